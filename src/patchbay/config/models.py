@@ -1,0 +1,129 @@
+"""The project file's shape. These models are the source of truth for docs and validation.
+
+Component options (a provider's, a target's, a step's) are validated a second time against the
+component's own ``Config`` model from the registry; see :mod:`patchbay.config.loader`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_FALLBACK_MESSAGE = "Sorry, I'm having trouble accessing that data. Please try again shortly."
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageConfig(Strict):
+    """Where durable runs and run records live."""
+
+    data_dir: Path = Field(
+        default=Path(".patchbay"), description="Folder for the embedded SQLite files (relative to the project)."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Durable-run database (DBOS system database). Default: SQLite file "
+        "'{data_dir}/dbos.sqlite' in WAL mode. Set a postgresql:// URL to scale out.",
+    )
+    runs_url: str | None = Field(
+        default=None,
+        description="Run-record database (SQLAlchemy URL). Default: SQLite file '{data_dir}/runs.sqlite', "
+        "kept apart from the durable-run database on purpose.",
+    )
+
+
+class SecretsConfig(Strict):
+    """How ``${secret:NAME}`` references are resolved: providers are asked in order."""
+
+    providers: list[Literal["env", "file"]] = Field(
+        default_factory=lambda: ["env", "file"],
+        description="Secret providers, asked in order. 'env': the environment variable NAME (also from "
+        ".env). 'file': the file '{dir}/NAME'.",
+    )
+    dir: Path = Field(default=Path("secrets"), description="Folder of the 'file' provider (relative to the project).")
+
+
+class ServerConfig(Strict):
+    """The HTTP server started by ``patchbay serve``."""
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8787, ge=1, le=65535, description="TCP port.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger webhook bodies get 413.")
+
+
+class RuntimeConfig(Strict):
+    """Identity of this process in the durable-run engine."""
+
+    executor_id: str | None = Field(
+        default=None,
+        description="Stable, unique id of this process. Default: '{hostname}-{project}'. Two processes "
+        "must never share one, or they would resume each other's runs.",
+    )
+    app_version: str = Field(
+        default="1",
+        description="Explicit application version. Interrupted runs resume only on a process with the "
+        "same version; change it only when a workflow's steps change incompatibly.",
+    )
+    workers: int = Field(default=4, ge=1, le=256, description="Runs executed concurrently by one process.")
+
+
+class ComponentSpec(BaseModel):
+    """A named provider or target: ``type`` picks the component, the other keys are its options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Registered component name, e.g. 'local', 'openai', 'jira'.")
+
+    def options(self) -> dict[str, Any]:
+        """The component's own options (everything but ``type``)."""
+        return dict(self.model_extra or {})
+
+
+class TriggerConfig(BaseModel):
+    """Which source's webhooks start this integration, and which of their events."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str = Field(description="Registered source name, e.g. 'jira'.")
+    events: list[str] = Field(
+        default_factory=list,
+        description="Event types that start a run, e.g. ['jira:issue_created']. Empty: every event.",
+    )
+
+    def options(self) -> dict[str, Any]:
+        """The source's own options (everything but ``source`` and ``events``)."""
+        return dict(self.model_extra or {})
+
+
+class IntegrationConfig(Strict):
+    """An integration: a trigger, ordered steps, and (inside the ``write`` step) a target."""
+
+    description: str = Field(default="", description="What this integration does, for people.")
+    enabled: bool = Field(default=True, description="When false, deliveries are acknowledged and ignored.")
+    trigger: TriggerConfig
+    steps: list[dict[str, dict[str, Any] | None]] = Field(
+        description="Ordered steps; each item is a one-key mapping '{step: options}'.", min_length=1
+    )
+
+
+class ProjectConfig(Strict):
+    """A whole project: ``patchbay.yaml`` merged with ``environments/{env}.yaml``."""
+
+    project: str = Field(default="patchbay", description="Project name; used in ids and logs.")
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    providers: dict[str, ComponentSpec] = Field(
+        default_factory=dict, description="Model providers by name: '{name: {type: ..., options...}}'."
+    )
+    targets: dict[str, ComponentSpec] = Field(
+        default_factory=dict, description="Write-back targets by name: '{name: {type: ..., options...}}'."
+    )
+    integrations: dict[str, IntegrationConfig] = Field(default_factory=dict)

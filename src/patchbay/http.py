@@ -1,0 +1,76 @@
+"""The one outbound HTTP seam: every provider and target gets its clients from here.
+
+Clients are ``httpx.AsyncClient`` objects (the API tests program against) backed by an aiohttp
+transport, which stays flat under concurrency where httpx's own pool does not (see DESIGN.md). An
+``httpx.AsyncClient`` belongs to the event loop it was first used on, and durable runs execute on
+DBOS's own loop in another thread, so the factory keeps one client per (loop, key).
+
+Tests pass ``transport=httpx.MockTransport(handler)`` to the factory, or point components at a real
+server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from patchbay import __version__
+
+USER_AGENT = f"patchbay/{__version__}"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def _default_transport() -> httpx.AsyncBaseTransport:
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:  # pragma: no cover - httpx-aiohttp is a dependency; keep httpx's pool as a fallback
+        return httpx.AsyncHTTPTransport()
+    return AiohttpTransport()  # type: ignore[no-any-return]
+
+
+class HttpClientFactory:
+    """Creates (and caches, per event loop) the ``httpx.AsyncClient`` objects components use."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+        self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}
+
+    def client(
+        self,
+        key: str,
+        *,
+        base_url: str = "",
+        auth: httpx.Auth | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> httpx.AsyncClient:
+        """The client for ``key`` on the running event loop, created on first use."""
+        loop_id = id(asyncio.get_running_loop())
+        cache_key = (loop_id, key)
+        client = self._clients.get(cache_key)
+        if client is None or client.is_closed:
+            all_headers = {"User-Agent": USER_AGENT}
+            all_headers.update(headers or {})
+            kwargs: dict[str, Any] = {}
+            if auth is not None:
+                kwargs["auth"] = auth
+            client = httpx.AsyncClient(
+                base_url=base_url,
+                headers=all_headers,
+                timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+                transport=self._transport if self._transport is not None else _default_transport(),
+                follow_redirects=False,
+                **kwargs,
+            )
+            self._clients[cache_key] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the clients that belong to the running loop."""
+        loop_id = id(asyncio.get_running_loop())
+        for key in [k for k in self._clients if k[0] == loop_id]:
+            client = self._clients.pop(key)
+            if self._transport is None:
+                await client.aclose()
