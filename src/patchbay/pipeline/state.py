@@ -73,7 +73,8 @@ class RunState(BaseModel):
     findings: dict[str, int] = Field(
         default_factory=dict, description="Count of sensitive values found, per entity type (never values)."
     )
-    prompt: str | None = Field(default=None, description="Output of `prompt`.")
+    system_prompt: str | None = Field(default=None, description="Output of `prompt`: the system message.")
+    prompt: str | None = Field(default=None, description="Output of `prompt`: the user message.")
     answer: ModelAnswer | None = Field(default=None, description="Output of `model`.")
     output: str | None = Field(default=None, description="Output of `postprocess`: the text to write.")
     write: WriteOutcome | None = Field(default=None, description="Output of `write`.")
