@@ -58,10 +58,14 @@ BUILTINS: dict[Kind, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What a component constructor may use besides its own config."""
+    """What a component constructor may use besides its own config.
+
+    ``root`` is the project folder: resolve relative paths in options against it.
+    """
 
     name: str
     http: HttpClientFactory
+    root: Path = Path(".")
     data_dir: Path = Path(".patchbay")
     environment: str = "dev"
     extra: dict[str, Any] = field(default_factory=dict)
