@@ -1,0 +1,5 @@
+"""``python -m patchbay`` runs the CLI."""
+
+from patchbay.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The root ``patchbay`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from patchbay import __version__, registry
+from patchbay.cli import config_cmd, runs
+from patchbay.cli._common import console
+from patchbay.cli.init import init
+from patchbay.cli.run import run
+from patchbay.cli.serve import serve
+
+app = typer.Typer(
+    help="Patchbay: webhook in, sanitized prompt, model, verified write-back.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(init)
+app.command()(run)
+app.command()(serve)
+app.add_typer(runs.app, name="runs")
+app.add_typer(config_cmd.app, name="config")
+
+
+@app.command()
+def components() -> None:
+    """List the registered components: steps, providers, targets and sources."""
+    for kind in ("step", "provider", "target", "source"):
+        console.print(f"[bold]{kind}s[/]: {', '.join(registry.names(kind))}", highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

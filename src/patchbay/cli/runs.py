@@ -1,0 +1,93 @@
+"""``patchbay runs list|show``: what ran, how it ended, and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load
+from patchbay.cli.run import run_store_for
+
+app = typer.Typer(help="Inspect run records.", no_args_is_help=False, invoke_without_command=True)
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+@app.callback()
+def _default(ctx: typer.Context) -> None:
+    """Inspect run records (default: list)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_runs)
+
+
+@app.command("list")
+def list_runs(
+    config: ConfigOption = None,
+    env: EnvOption = None,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status (queued, running, succeeded, "
+                                                    "fallback, skipped, failed).")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Shortcut for --status failed.")] = False,
+    integration: Annotated[str | None, typer.Option(help="Only this integration.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List runs, newest first."""
+    project = load(config, env)
+    store = run_store_for(project)
+    rows = store.list(integration=integration, status="failed" if failed else status, limit=limit)
+    store.close()
+    if as_json:
+        for row in rows:
+            row.pop("event", None)
+            row.pop("state", None)
+            typer.echo(json.dumps(row, default=_json_default))
+        return
+    table = Table("run id", "integration", "status", "received", "ms", "model", "tokens", "write", "error")
+    for row in rows:
+        tokens = f"{row['tokens_in'] or 0}/{row['tokens_out'] or 0}" if row["tokens_in"] is not None else ""
+        table.add_row(row["run_id"], row["integration"], row["status"],
+                      row["received_at"].strftime("%Y-%m-%d %H:%M:%S") if row["received_at"] else "",
+                      f"{row['duration_ms']:.0f}" if row["duration_ms"] is not None else "",
+                      row["provider"] or "", tokens, row["write_status"] or "",
+                      (row["error"] or "")[:60])
+    console.print(table)
+    if not rows:
+        console.print("no runs recorded yet: try 'patchbay run INTEGRATION --event FILE'")
+
+
+@app.command("show")
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    config: ConfigOption = None,
+    env: EnvOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+) -> None:
+    """Show one run: status, timings, the sanitized input, the prompt, the answer and the write."""
+    project = load(config, env)
+    store = run_store_for(project)
+    row = store.get(run_id)
+    store.close()
+    if row is None:
+        err_console.print(f"[bold red]error:[/] no run {run_id!r}; list them with 'patchbay runs list'")
+        raise typer.Exit(1)
+    row.pop("event", None)  # the original event may hold personal data; runs show prints the sanitized view
+    if as_json:
+        typer.echo(json.dumps(row, default=_json_default, indent=2))
+        return
+    state = row.pop("state") or {}
+    for key in ("run_id", "integration", "delivery_id", "environment", "status", "received_at", "finished_at",
+                "duration_ms", "provider", "model", "tokens_in", "tokens_out", "cost_usd", "fallback_used",
+                "write_status", "error_step", "error_code", "error"):
+        if row.get(key) is not None:
+            console.print(f"[bold]{key}[/]: {_json_default(row[key])}", highlight=False)
+    for key in ("timings_ms", "findings", "sanitized", "prompt", "answer", "output", "write"):
+        if state.get(key):
+            value = state[key]
+            text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            console.print(f"\n[bold]{key}[/]\n{text}", highlight=False)

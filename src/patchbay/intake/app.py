@@ -1,0 +1,124 @@
+"""The ASGI app: webhook intake and health.
+
+    POST /hooks/{integration}   verify -> parse -> filter event type -> durable enqueue -> 202
+    GET  /healthz               liveness plus the configured integrations
+
+A 202 means the delivery is durably recorded; a redelivery of the same delivery id answers 200 with
+``"duplicate": true`` and does not run again. Every failure answers in the one JSON error format
+(:mod:`patchbay.intake.errors`) with a request id - never a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from patchbay.connectors.base import Delivery
+from patchbay.errors import RequestError
+from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
+from patchbay.pipeline.build import Runtime
+
+log = structlog.get_logger("patchbay.intake")
+
+
+class Submitter(Protocol):
+    """What intake hands an accepted delivery to (the durable engine, or a test double)."""
+
+    async def submit(self, integration: str, delivery: Delivery) -> Any: ...
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured limit."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing early when Content-Length or the streamed bytes exceed ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge
+        except ValueError:
+            raise RequestError("invalid Content-Length header", status_code=400, code="bad_request") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(runtime: Runtime, submitter: Submitter) -> Starlette:
+    """Build the app for one project runtime; ``submitter`` durably accepts deliveries."""
+    limit = runtime.project.config.server.max_body_bytes
+
+    async def hook(request: Request) -> Response:
+        rid = request_id(request)
+        name = request.path_params["integration"]
+        integration = runtime.integrations.get(name)
+        if integration is None:
+            return error_response(request, 404, "unknown_integration",
+                                  f"no integration named {name!r}; configured: "
+                                  f"{', '.join(sorted(runtime.integrations)) or 'none'}")
+        try:
+            body = await read_body(request, limit)
+        except BodyTooLarge:
+            return error_response(request, 413, "body_too_large",
+                                  f"request body is larger than {limit} bytes (server.max_body_bytes)")
+        try:
+            integration.source.verify(request.headers, body)
+            delivery = integration.source.parse(request.headers, body)
+        except RequestError as exc:
+            log.info("intake.delivery_rejected", integration=name, code=exc.code, status=exc.status_code,
+                     request_id=rid)
+            return error_response(request, exc.status_code or 400, exc.code, exc.message)
+        if not integration.spec.config.enabled or not integration.accepts(delivery.event_type):
+            reason = "integration disabled" if not integration.spec.config.enabled else (
+                f"event type {delivery.event_type!r} is not in trigger.events")
+            log.info("intake.delivery_ignored", integration=name, event_type=delivery.event_type, request_id=rid)
+            return JSONResponse({"status": "ignored", "reason": reason, "request_id": rid},
+                                status_code=200, headers={REQUEST_ID_HEADER: rid})
+        submitted = await submitter.submit(name, delivery)
+        duplicate = bool(getattr(submitted, "duplicate", False))
+        run_id = str(getattr(submitted, "run_id", ""))
+        log.info("intake.delivery_accepted", integration=name, run_id=run_id, duplicate=duplicate,
+                 request_id=rid)
+        return JSONResponse(
+            {"status": "duplicate" if duplicate else "accepted", "duplicate": duplicate, "run_id": run_id,
+             "delivery_id": delivery.delivery_id, "request_id": rid},
+            status_code=200 if duplicate else 202,
+            headers={REQUEST_ID_HEADER: rid},
+        )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "environment": runtime.project.environment,
+                             "integrations": sorted(runtime.integrations)},
+                            headers={REQUEST_ID_HEADER: request_id(request)})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.error("intake.internal_error", error_type=type(exc).__name__, request_id=request_id(request),
+                  exc_info=exc)
+        return error_response(request, 500, "internal_error",
+                              "the server could not handle this request; it was logged with this request id")
+
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: http_error, Exception: internal_error,
+    }
+    return Starlette(
+        routes=[Route("/hooks/{integration}", hook, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        exception_handlers=handlers,
+    )

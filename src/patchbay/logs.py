@@ -1,0 +1,35 @@
+"""Structured logging: human-readable in dev, JSON lines in stage/prod.
+
+Events are named ``area.event_happened`` (``run.step_failed``, ``intake.delivery_accepted``); ids
+bound with ``structlog.contextvars`` (request, run, integration) appear on every line. Ticket text and
+secrets are never logged: log counts, codes and ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(environment: str = "dev", *, json: bool | None = None, level: str = "INFO") -> None:
+    """Set up structlog and the stdlib root logger once per process."""
+    use_json = json if json is not None else environment in {"stage", "prod"}
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    numeric = logging.getLevelName(level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric if isinstance(numeric, int) else 20),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -1,0 +1,82 @@
+"""Build the live components of a loaded project: providers, targets, sources and each integration's steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from patchbay import registry
+from patchbay.config.loader import IntegrationSpec, LoadedProject
+from patchbay.connectors.base import Source, Target
+from patchbay.http import HttpClientFactory
+from patchbay.pipeline.step import Resources, Step
+from patchbay.providers.base import Provider
+
+
+@dataclass
+class Integration:
+    """A built integration: its source and its ordered steps."""
+
+    name: str
+    spec: IntegrationSpec
+    source: Source
+    steps: list[Step]
+
+    def accepts(self, event_type: str) -> bool:
+        """Whether this integration runs for ``event_type`` (an empty list accepts every event)."""
+        events = self.spec.config.trigger.events
+        return not events or event_type in events
+
+
+@dataclass
+class Runtime:
+    """Everything a process needs to run a project's integrations."""
+
+    project: LoadedProject
+    http: HttpClientFactory
+    resources: Resources
+    integrations: dict[str, Integration] = field(default_factory=dict)
+
+    def integration(self, name: str) -> Integration:
+        """The integration called ``name``; ``KeyError`` names the known ones."""
+        try:
+            return self.integrations[name]
+        except KeyError:
+            known = ", ".join(sorted(self.integrations)) or "none configured"
+            raise KeyError(f"no integration named {name!r} (known: {known})") from None
+
+    async def aclose(self) -> None:
+        """Close providers, targets and HTTP clients that belong to the running loop."""
+        for provider in self.resources.providers.values():
+            await provider.aclose()
+        for target in self.resources.targets.values():
+            await target.aclose()
+        await self.http.aclose()
+
+
+def _ctx(project: LoadedProject, name: str, http: HttpClientFactory) -> registry.BuildContext:
+    return registry.BuildContext(name=name, http=http, root=project.root, data_dir=project.data_dir,
+                                 environment=project.environment)
+
+
+def build_runtime(project: LoadedProject, *, http: HttpClientFactory | None = None) -> Runtime:
+    """Construct every component. Cheap: heavy resources (model weights) load on first use."""
+    http = http or HttpClientFactory()
+    providers: dict[str, Provider] = {}
+    for name, (type_name, config) in project.providers.items():
+        providers[name] = registry.load("provider", type_name).build(config, _ctx(project, name, http))
+    targets: dict[str, Target] = {}
+    for name, (type_name, config) in project.targets.items():
+        targets[name] = registry.load("target", type_name).build(config, _ctx(project, name, http))
+    resources = Resources(providers=providers, targets=targets, environment=project.environment)
+    runtime = Runtime(project=project, http=http, resources=resources)
+    for name, spec in project.integrations.items():
+        source: Any = registry.load("source", spec.config.trigger.source).build(
+            spec.source_config, _ctx(project, name, http)
+        )
+        steps: list[Step] = [
+            registry.load("step", step.name).build(step.config, _ctx(project, f"{name}.{step.name}", http))
+            for step in spec.steps
+        ]
+        runtime.integrations[name] = Integration(name=name, spec=spec, source=source, steps=steps)
+    return runtime

@@ -1,0 +1,116 @@
+"""Run steps in order: timing, step-level retries for retryable errors, and the run's final status.
+
+The same functions serve ``patchbay run`` (in-process, not durable) and the durable runner, which
+wraps each step call in a checkpointed DBOS step (see :mod:`patchbay.runs.durable`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from patchbay.errors import PatchbayError, Retryable
+from patchbay.pipeline.state import RunState
+from patchbay.pipeline.step import Resources, Step
+
+log = structlog.get_logger("patchbay.pipeline")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StepRetry:
+    """Retries of a whole step on a retryable error (a 429 from the target, say)."""
+
+    attempts: int = 3
+    initial_s: float = 1.0
+    max_s: float = 30.0
+    max_retry_after_s: float = 120.0
+
+    def delay(self, attempt: int, error: PatchbayError) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
+        if attempt >= self.attempts:
+            return None
+        if error.retry_after is not None:
+            return None if error.retry_after > self.max_retry_after_s else error.retry_after
+        return random.uniform(0, min(self.max_s, self.initial_s * 2 ** (attempt - 1)))
+
+
+@dataclass
+class StepFailure:
+    """Why a run stopped: which step, the error's code, and its safe message."""
+
+    step: str
+    code: str
+    message: str
+    retryable: bool
+
+
+async def run_step(step: Step, state: RunState, resources: Resources) -> RunState:
+    """Run one step and record how long it took under ``timings_ms[step.name]``."""
+    started = time.perf_counter()
+    try:
+        result = await step.run(state, resources)
+    finally:
+        elapsed = (time.perf_counter() - started) * 1000
+    timings = dict(result.timings_ms)
+    timings[step.name] = round(elapsed, 3)
+    return result.model_copy(update={"timings_ms": timings})
+
+
+async def run_step_with_retry(
+    step: Step, state: RunState, resources: Resources, *, policy: StepRetry | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> RunState:
+    """``run_step``, repeated on retryable errors as ``policy`` allows."""
+    policy = policy or StepRetry()
+    attempt = 1
+    while True:
+        try:
+            return await run_step(step, state, resources)
+        except Retryable as exc:
+            delay = policy.delay(attempt, exc)
+            if delay is None:
+                raise
+            log.warning("run.step_retry", step=step.name, attempt=attempt, delay_s=round(delay, 3),
+                        code=exc.code, status_code=exc.status_code)
+            await sleep(delay)
+            attempt += 1
+
+
+def final_status(state: RunState) -> str:
+    """'succeeded', 'fallback' (any fallback was used), or 'skipped' (nothing to write)."""
+    if state.answer is not None and state.answer.fallback:
+        return "fallback"
+    if state.write is not None and state.write.status == "skipped":
+        return "skipped"
+    return "succeeded"
+
+
+def failure_of(step: str, error: BaseException) -> StepFailure:
+    """A safe description of why ``step`` failed; unexpected exceptions say only their type."""
+    if isinstance(error, PatchbayError):
+        return StepFailure(step=step, code=error.code, message=error.message,
+                           retryable=isinstance(error, Retryable))
+    return StepFailure(step=step, code="internal_error",
+                       message=f"unexpected {type(error).__name__} in step {step!r}; see the logs",
+                       retryable=False)
+
+
+async def run_inline(steps: list[Step], state: RunState, resources: Resources, *,
+                     sleep: Sleep = asyncio.sleep) -> tuple[RunState, StepFailure | None]:
+    """Run every step in this process; stop at the first failure and say which."""
+    for step in steps:
+        try:
+            state = await run_step_with_retry(step, state, resources, sleep=sleep)
+        except Exception as exc:
+            failure = failure_of(step.name, exc)
+            log.warning("run.step_failed", step=step.name, code=failure.code, error=failure.message,
+                        exc_info=not isinstance(exc, PatchbayError))
+            return state, failure
+    return state, None

@@ -1,0 +1,30 @@
+"""Shared fixtures: fake Jira and fake OpenAI servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fakes import FakeJira, FakeOpenAI
+
+SUMMARY = (
+    "EU customers hit a checkout timeout after the 2.14.1 deploy. "
+    "Retrying does not help, so the release is the likely cause."
+)
+
+
+@pytest.fixture
+def fake_jira() -> Iterator[FakeJira]:
+    jira = FakeJira()
+    jira.server.start()
+    yield jira
+    jira.server.stop()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    model = FakeOpenAI(SUMMARY)
+    model.server.start()
+    yield model
+    model.gate.set()
+    model.server.stop()

@@ -1,0 +1,133 @@
+"""Real HTTP servers on 127.0.0.1 for tests: a recording fake Jira and a scriptable fake OpenAI.
+
+They run in a thread of the test process, so a Patchbay process started by a test (``patchbay
+serve`` in a subprocess) talks to them over real sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class FakeServer:
+    """A threaded HTTP server whose answers come from ``handler``; every request is recorded."""
+
+    handler: Callable[[Recorded], Reply]
+    requests: list[Recorded] = field(default_factory=list)
+
+    def start(self) -> FakeServer:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                outer.requests.append(rec)
+                status, headers, payload = outer.handler(rec)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode()
+
+
+class FakeJira:
+    """Records field edits and keeps issue properties, like Jira Cloud's REST API v3."""
+
+    def __init__(self) -> None:
+        self.properties: dict[tuple[str, str], Any] = {}
+        self.lock = threading.Lock()
+        self.server = FakeServer(self.handle)
+
+    def handle(self, req: Recorded) -> Reply:
+        prop = re.match(r"^/rest/api/[23]/issue/([^/]+)/properties/([^/?]+)", req.path)
+        with self.lock:
+            if prop and req.method == "GET":
+                key = (prop.group(1), prop.group(2))
+                if key not in self.properties:
+                    return json_reply(404, {"errorMessages": ["The property was not found."]})
+                return json_reply(200, {"key": key[1], "value": self.properties[key]})
+            if prop and req.method == "PUT":
+                self.properties[(prop.group(1), prop.group(2))] = req.json()
+                return 200, {}, b""
+            if re.match(r"^/rest/api/[23]/issue/[^/?]+", req.path) and req.method == "PUT":
+                return 204, {}, b""
+        return json_reply(404, {"errorMessages": [f"no route {req.method} {req.path}"]})
+
+    def field_writes(self) -> list[Recorded]:
+        return [r for r in self.server.requests
+                if r.method == "PUT" and "/properties/" not in r.path and "/issue/" in r.path]
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible chat-completions endpoint; ``gate`` can hold requests until released."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.gate = threading.Event()
+        self.gate.set()
+        self.arrived = threading.Event()
+        self.server = FakeServer(self.handle)
+
+    def handle(self, req: Recorded) -> Reply:
+        self.arrived.set()
+        self.gate.wait(timeout=60)
+        return json_reply(200, {
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": self.answer}}],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+        })
+
+    def completions(self) -> list[Recorded]:
+        return [r for r in self.server.requests if r.path.endswith("/chat/completions")]

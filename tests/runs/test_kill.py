@@ -1,0 +1,102 @@
+"""A process killed with SIGKILL mid-run resumes at the last finished step and writes once."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fakes import FakeJira, FakeOpenAI
+from projects import encode, signed, ticket, write_project
+
+from patchbay.runs.store import FINAL_STATUSES, RunStore
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(root: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("ENVIRONMENT", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "patchbay", "serve", "--config", str(root), "--port", str(port),
+         "--executor-id", "kill-test", "--log-console"],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=root,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"patchbay serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"patchbay serve did not become healthy:\n{log.read_text()}")
+
+
+def wait_final(store: RunStore, run_id: str, timeout: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = store.get(run_id)
+        if row is not None and row["status"] in FINAL_STATUSES:
+            return row
+        time.sleep(0.2)
+    raise AssertionError(f"run did not finish: {store.get(run_id)}")
+
+
+def test_kill_9_mid_model_call_resumes_and_writes_once(tmp_path: Path, fake_openai: FakeOpenAI,
+                                                        fake_jira: FakeJira) -> None:
+    root = write_project(tmp_path / "proj", openai_url=fake_openai.server.url, jira_url=fake_jira.server.url)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    fake_openai.gate.clear()  # the model call hangs until the process is dead
+
+    first = start_serve(root, port, log)
+    try:
+        body = encode(ticket("SUP-42"))
+        resp = httpx.post(f"http://127.0.0.1:{port}/hooks/ticket-summary", content=body,
+                          headers=signed(body, delivery_id="kill-1"), timeout=10)
+        assert resp.status_code == 202, resp.text
+        run_id = resp.json()["run_id"]
+        assert fake_openai.arrived.wait(30), "the run never reached the model step"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert fake_jira.field_writes() == []
+
+    fake_openai.gate.set()
+    second = start_serve(root, port, log)
+    try:
+        store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
+        row = wait_final(store, run_id)
+        # a redelivery after the crash is still recognised
+        again = httpx.post(f"http://127.0.0.1:{port}/hooks/ticket-summary", content=body,
+                           headers=signed(body, delivery_id="kill-1"), timeout=10)
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+    finally:
+        second.terminate()
+        second.wait(20)
+    store.close()
+
+    assert row["status"] == "succeeded", row
+    assert len(fake_jira.field_writes()) == 1
+    assert len(fake_openai.completions()) == 2  # the interrupted call, then the resumed one
+    started = re.findall(r"run\.step_started.*?step=(\w+)", log.read_text())
+    assert started.count("validate") == 1, started  # finished steps were not run again...
+    assert started.count("prompt") == 1, started
+    assert started.count("model") == 2, started  # ...the interrupted one was
+    assert started.count("write") == 1, started
