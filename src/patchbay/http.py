@@ -36,6 +36,7 @@ class HttpClientFactory:
     def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._transport = transport
         self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}
+        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
 
     def client(
         self,
@@ -65,6 +66,7 @@ class HttpClientFactory:
                 **kwargs,
             )
             self._clients[cache_key] = client
+            self._loops[loop_id] = asyncio.get_running_loop()
         return client
 
     async def aclose(self) -> None:
@@ -74,3 +76,15 @@ class HttpClientFactory:
             client = self._clients.pop(key)
             if self._transport is None:
                 await client.aclose()
+
+    def close_other_loops(self, *, timeout_s: float = 5.0) -> None:
+        """From synchronous code: close clients living on other, still running loops (DBOS's worker loop)."""
+        for key in list(self._clients):
+            loop = self._loops.get(key[0])
+            client = self._clients.pop(key)
+            if loop is None or self._transport is not None or not loop.is_running() or loop.is_closed():
+                continue
+            try:
+                asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=timeout_s)
+            except Exception:  # best effort at shutdown; the process is ending anyway
+                pass

@@ -105,6 +105,7 @@ class DurableEngine:
         """Stop DBOS, letting in-flight steps finish up to ``timeout_s``; the rest resume later."""
         global _engine
         if self._launched:
+            self.runtime.http.close_other_loops()
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
             self._launched = False
         if _engine is self:
