@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from patchbay import __version__, registry
@@ -25,8 +27,15 @@ app.add_typer(config_cmd.app, name="config")
 
 
 @app.command()
-def components() -> None:
+def components(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the configuration reference.")] = False,
+) -> None:
     """List the registered components: steps, providers, targets and sources."""
+    if markdown:
+        from patchbay.docgen import reference_markdown
+
+        typer.echo(reference_markdown(), nl=False)
+        return
     for kind in ("step", "provider", "target", "source"):
         console.print(f"[bold]{kind}s[/]: {', '.join(registry.names(kind))}", highlight=False)
 

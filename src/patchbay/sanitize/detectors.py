@@ -1,0 +1,154 @@
+"""Checked-pattern detectors: email addresses, phone numbers, payment cards, credentials in URLs.
+
+Each is a pattern plus a check that rules out look-alikes: phone numbers are parsed and validated
+by ``phonenumbers`` (and bare digit runs need a phone word nearby, because ids and build numbers are
+digit runs too); card numbers need a known issuer prefix, a matching length and a Luhn checksum.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+
+from patchbay.sanitize.spans import Span
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,24}(?![\w-])"
+)
+
+
+class EmailDetector:
+    """Email addresses (``name@example.com``); the canonical form is lower-cased."""
+
+    entity_types: tuple[str, ...] = ("email",)
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every address in ``text``."""
+        for m in _EMAIL.finditer(text):
+            yield Span(m.start(), m.end(), "email", m.group(), canonical=m.group().lower())
+
+
+# Characters that glue a digit run to an identifier: "ORD-2024-000123", "build#1234", "v1.2".
+_GLUE_BEFORE = set("-_/#.@\\")
+_GLUE_AFTER = set("-_/.@\\")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_PHONE_WORDS = re.compile(
+    r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text|contact|reach|dial|ring)"
+    r"\b[^\n]{0,24}$"
+)
+
+
+class PhoneDetector:
+    """Phone numbers in international (``+44 20 7946 0958``) and national formats for ``region``."""
+
+    entity_types: tuple[str, ...] = ("phone",)
+
+    def __init__(self, region: str = "US") -> None:
+        self.region = region.upper()
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every valid phone number in ``text`` that does not look like an id, a date or a version."""
+        matcher = phonenumbers.PhoneNumberMatcher(text, self.region, leniency=phonenumbers.Leniency.VALID)
+        for match in matcher:
+            start, end, raw = match.start, match.end, match.raw_string
+            if self._looks_like_identifier(text, start, end, raw):
+                continue
+            canonical = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            yield Span(start, end, "phone", raw, canonical=canonical)
+
+    @staticmethod
+    def _looks_like_identifier(text: str, start: int, end: int, raw: str) -> bool:
+        if _glued(text, start - 1, -1, _GLUE_BEFORE) or _glued(text, end, 1, _GLUE_AFTER):
+            return True
+        # A bare run of digits is as likely an order id or build number as a phone number: keep it
+        # only when a phone word ("call", "tel", "mobile", ...) comes shortly before it.
+        if _IPV4.fullmatch(raw):
+            return True
+        if raw.isdigit():
+            return _PHONE_WORDS.search(text[max(0, start - 40) : start]) is None
+        return False
+
+
+def _glued(text: str, index: int, step: int, glue: set[str]) -> bool:
+    """Whether the character at ``index`` joins the match to a neighbouring word ("ORD-2024", "1.2")."""
+    if not 0 <= index < len(text):
+        return False
+    ch = text[index]
+    if ch.isalnum():
+        return True
+    if ch not in glue:
+        return False
+    if ch == "#":
+        return True
+    beyond = index + step
+    return 0 <= beyond < len(text) and text[beyond].isalnum()
+
+
+# 13-19 digits, optionally grouped by single spaces or dashes, not glued to other digits or words.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a digit string passes the Luhn checksum used by payment card numbers."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def card_issuer(digits: str) -> str | None:
+    """The issuer whose prefix and length rules ``digits`` meets, or None."""
+    n = len(digits)
+    two, three, four = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4" and n in {13, 16, 19}:
+        return "visa"
+    if (51 <= two <= 55 or 2221 <= four <= 2720) and n == 16:
+        return "mastercard"
+    if two in {34, 37} and n == 15:
+        return "amex"
+    if (four == 6011 or two == 65 or 644 <= three <= 649) and 16 <= n <= 19:
+        return "discover"
+    if 3528 <= four <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if (two in {36, 38} or 300 <= three <= 305) and 14 <= n <= 19:
+        return "diners"
+    return None
+
+
+class CardDetector:
+    """Payment card numbers: a known issuer prefix and length, and a valid Luhn checksum."""
+
+    entity_types: tuple[str, ...] = ("card",)
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every card number in ``text``; the canonical form is the digits alone."""
+        for m in _CARD.finditer(text):
+            raw = m.group()
+            separators = {ch for ch in raw if not ch.isdigit()}
+            if len(separators) > 1:  # "4111-1111 1111-1111" is two numbers glued, not one card
+                continue
+            digits = re.sub(r"\D", "", raw)
+            if card_issuer(digits) and luhn_valid(digits):
+                yield Span(m.start(), m.end(), "card", raw, canonical=digits)
+
+
+# scheme://user:password@host — the whole userinfo is the credential. The password part runs to the
+# last '@' before the host, so passwords with a raw '@' in them are still covered.
+_URL_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://([^\s/?#@:\"'<>]+:[^\s/?#\"'<>]+)@(?=[\w\[])")
+
+
+class UrlCredentialsDetector:
+    """Credentials in URLs: ``https://user:secret@host`` reports ``user:secret``."""
+
+    entity_types: tuple[str, ...] = ("url_credentials",)
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every ``user:password`` userinfo part of a URL in ``text``."""
+        for m in _URL_USERINFO.finditer(text):
+            yield Span(m.start(1), m.end(1), "url_credentials", m.group(1))

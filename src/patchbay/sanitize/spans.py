@@ -1,0 +1,61 @@
+"""The layer every detector shares: spans, the detector protocol, and overlap resolution.
+
+A detector only finds things; it never edits text. The sanitizer collects every detector's spans,
+resolves overlaps here, and hands the survivors to the replacer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+ENTITY_TYPES: tuple[str, ...] = ("email", "phone", "card", "secret", "url_credentials")
+"""Entity types the built-in detectors report, also the names the ``sanitize`` step accepts."""
+
+# When spans overlap, the more specific kind wins first (a token inside a URL is a secret, not an
+# email), then the longer span.
+SPECIFICITY: dict[str, int] = {"secret": 50, "url_credentials": 40, "card": 30, "email": 20, "phone": 10}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One sensitive value found in a text: ``text[start:end] == value``.
+
+    ``canonical`` is the value's normal form (an E.164 phone number, a card's digits, a lower-cased
+    address) so the same value written two ways gets the same placeholder.
+    """
+
+    start: int
+    end: int
+    entity_type: str
+    value: str
+    canonical: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies the value for numbering: its canonical form, else the value itself."""
+        return self.canonical if self.canonical is not None else self.value
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds spans of one or more entity types in a text."""
+
+    entity_types: tuple[str, ...]
+
+    def detect(self, text: str) -> Iterable[Span]:
+        """Every span this detector recognises in ``text`` (overlaps allowed)."""
+        ...
+
+
+def resolve(spans: Iterable[Span]) -> list[Span]:
+    """Non-overlapping spans, sorted by position: most specific, then longest, then earliest wins."""
+    ranked = sorted(spans, key=lambda s: (-SPECIFICITY.get(s.entity_type, 0), -(s.end - s.start), s.start))
+    taken: list[Span] = []
+    for span in ranked:
+        if span.end <= span.start:
+            continue
+        if all(span.end <= other.start or span.start >= other.end for other in taken):
+            taken.append(span)
+    return sorted(taken, key=lambda s: s.start)

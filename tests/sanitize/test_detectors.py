@@ -1,0 +1,110 @@
+"""Checked-pattern detectors: emails, phones, cards, URL credentials, and their hard negatives."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchbay.sanitize.detectors import (
+    CardDetector,
+    EmailDetector,
+    PhoneDetector,
+    UrlCredentialsDetector,
+    card_issuer,
+    luhn_valid,
+)
+
+
+def values(detector: object, text: str) -> list[str]:
+    return [span.value for span in detector.detect(text)]  # type: ignore[attr-defined]
+
+
+def test_emails_are_found_and_canonicalised_lower_case() -> None:
+    spans = list(EmailDetector().detect("Mail Ann.Lee+jira@Example.co.uk, or ops@example.com."))
+    assert [s.value for s in spans] == ["Ann.Lee+jira@Example.co.uk", "ops@example.com"]
+    assert spans[0].canonical == "ann.lee+jira@example.co.uk"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call +1 415-555-0132 today", "+1 415-555-0132"),
+        ("call (415) 555-0132.", "(415) 555-0132"),
+        ("reach me on 415.555.0132", "415.555.0132"),
+        ("London office +44 20 7946 0958", "+44 20 7946 0958"),
+        ("mobile: 4155550132", "4155550132"),
+    ],
+)
+def test_phone_numbers_in_international_and_national_formats(text: str, expected: str) -> None:
+    assert values(PhoneDetector("US"), text) == [expected]
+
+
+def test_same_phone_written_two_ways_has_one_canonical_form() -> None:
+    spans = list(PhoneDetector("US").detect("+1 415 555 0132 or (415) 555-0132"))
+    assert {s.canonical for s in spans} == {"+14155550132"}
+
+
+def test_region_hint_reads_national_numbers() -> None:
+    assert values(PhoneDetector("GB"), "ring 020 7946 0958") == ["020 7946 0958"]
+    assert values(PhoneDetector("US"), "ring 020 7946 0958") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "upgraded to 2.14.1 and 10.4.12",
+        "failed at 2024-01-11T13:08:03.317+0300",
+        "on 01/11/2024 at 13:08",
+        "see BBCOM-1398 and PROJ-1234",
+        "order ORD-2024-000123 was charged",
+        "host 192.168.100.200 and 36.160.14.148",
+        "build 20240111.3, build #4567891, build 4155550132",
+        "epoch 1704978483",
+        "request 203db13e-70c7-462b-9a3d-bf32640cb0be",
+        "price $1,299.99 or 1 299,00 EUR",
+        "ticket 12345678901",
+    ],
+)
+def test_phone_detector_ignores_ids_versions_dates_and_ips(text: str) -> None:
+    assert values(PhoneDetector("US"), text) == []
+
+
+@pytest.mark.parametrize(
+    ("number", "issuer"),
+    [
+        ("4111 1111 1111 1111", "visa"),
+        ("5555-5555-5555-4444", "mastercard"),
+        ("2223003122003222", "mastercard"),
+        ("378282246310005", "amex"),
+        ("6011 1111 1111 1117", "discover"),
+        ("3530111333300000", "jcb"),
+        ("36227206271667", "diners"),
+    ],
+)
+def test_cards_of_each_issuer_are_found(number: str, issuer: str) -> None:
+    assert values(CardDetector(), f"card {number} exp 12/27") == [number]
+    assert card_issuer("".join(c for c in number if c.isdigit())) == issuer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4111 1111 1111 1112",  # fails Luhn
+        "id 1234567812345670",  # passes Luhn, no issuer starts with 1
+        "ORD-4111111111111111",  # glued to an id
+        "4111-1111 1111-1111",  # mixed separators: not one number
+        "timestamp 1704978483317",
+    ],
+)
+def test_card_look_alikes_are_not_cards(text: str) -> None:
+    assert values(CardDetector(), text) == []
+
+
+def test_luhn() -> None:
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+
+
+def test_url_credentials_mask_the_whole_userinfo() -> None:
+    text = "db at postgres://admin:p@ss:w0rd@db.internal:5432/app and https://ok.example.com/x?u=a@b.co"
+    assert values(UrlCredentialsDetector(), text) == ["admin:p@ss:w0rd"]
+    assert values(UrlCredentialsDetector(), "ssh://git@github.com/org/repo") == []
