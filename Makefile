@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint typecheck unit install install-dev clean help
+.PHONY: demo test lint typecheck unit install install-dev clean help docs bench
 
 help:
 	@echo "make demo    run the ticket-summary pilot on the bundled example ticket (embedded model, no keys)"
@@ -57,3 +57,9 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .demo .patchbay .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(VENV)/.installed-dev
+	$(BIN)/patchbay components --markdown > docs/reference.md
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/summary_latency.py

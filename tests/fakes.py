@@ -105,8 +105,11 @@ class FakeJira:
         return json_reply(404, {"errorMessages": [f"no route {req.method} {req.path}"]})
 
     def field_writes(self) -> list[Recorded]:
-        return [r for r in self.server.requests
-                if r.method == "PUT" and "/properties/" not in r.path and "/issue/" in r.path]
+        return [
+            r
+            for r in self.server.requests
+            if r.method == "PUT" and "/properties/" not in r.path and "/issue/" in r.path
+        ]
 
 
 class FakeOpenAI:
@@ -122,12 +125,22 @@ class FakeOpenAI:
     def handle(self, req: Recorded) -> Reply:
         self.arrived.set()
         self.gate.wait(timeout=60)
-        return json_reply(200, {
-            "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": self.answer}}],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
-        })
+        return json_reply(
+            200,
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": "fake-model",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": self.answer},
+                    }
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            },
+        )
 
     def completions(self) -> list[Recorded]:
         return [r for r in self.server.requests if r.path.endswith("/chat/completions")]

@@ -63,7 +63,9 @@ integrations:
 """
 
 
-def write_project(root: Path, *, openai_url: str, jira_url: str, providers: str = "[primary, backup]") -> Path:
+def write_project(
+    root: Path, *, openai_url: str, jira_url: str, providers: str = "[primary, backup]"
+) -> Path:
     """A project whose model is a fake OpenAI server and whose target is a fake Jira, both on 127.0.0.1."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "patchbay.yaml").write_text(PIPELINE.replace("__PROVIDERS__", providers))
@@ -82,7 +84,7 @@ def ticket(key: str = "SUP-7", description: str | None = None) -> dict[str, Any]
             "fields": {
                 "summary": "Checkout page times out for EU customers",
                 "description": description
-                or "Since the 2.14.1 deploy the checkout page times out after 30 seconds for customers in the EU. "
+                or "Since the 2.14.1 deploy the checkout page times out after 30 seconds for EU customers. "
                 "Reported by anna@example.org, phone +1 415 555 0132. Retrying does not help.",
             },
         },

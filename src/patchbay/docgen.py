@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
@@ -59,9 +60,11 @@ def _default(info: FieldInfo) -> str:
             return "(computed)"
         if isinstance(value, BaseModel):
             return "(see below)"
-        return f"`{value!r}`" if value not in ([], {}) else f"`{value!r}`"
+        return f"`{value!r}`"
     if info.default is PydanticUndefined:
         return "**required**"
+    if isinstance(info.default, PurePath):
+        return f"`{str(info.default)!r}`"
     return f"`{info.default!r}`"
 
 
@@ -80,13 +83,14 @@ def reference_markdown() -> str:
     out = [
         "# Configuration reference",
         "",
-        "Generated from the config models by `patchbay components --markdown` (`make docs`); do not edit by hand.",
+        "Generated from the config models by `patchbay components --markdown` (`make docs`);",
+        "do not edit by hand.",
         "A test fails when this file and the models drift.",
         "",
         "## Project file (`patchbay.yaml` + `environments/{env}.yaml`)",
         "",
     ]
-    for title, model in [
+    sections: list[tuple[str, type[BaseModel]]] = [
         ("top level", ProjectConfig),
         ("`storage`", StorageConfig),
         ("`secrets`", SecretsConfig),
@@ -95,7 +99,8 @@ def reference_markdown() -> str:
         ("`providers.NAME` / `targets.NAME`", ComponentSpec),
         ("`integrations.NAME`", IntegrationConfig),
         ("`integrations.NAME.trigger`", TriggerConfig),
-    ]:
+    ]
+    for title, model in sections:
         out += [f"### {title}", "", (model.__doc__ or "").strip().splitlines()[0], "", model_table(model), ""]
     for kind, heading in KIND_TITLES.items():
         out += [f"## {heading}", ""]

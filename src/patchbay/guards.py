@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
-_PLACEHOLDER_ONLY = re.compile(r"^\s*(<[A-Z_]+_\d+>\s*)+$")
+_PLACEHOLDER_ONLY = re.compile(r"^\W*(<[A-Z_]+_\d+>\W*)+$")
 
 
 def _shingles(text: str, size: int = 5) -> set[tuple[str, ...]]:
@@ -42,11 +42,14 @@ def answer_problem(
     max_chars: int | None = None,
     max_copied: float = 0.8,
     max_repeated: float = 0.3,
+    quoted: bool = False,
 ) -> str | None:
     """Why ``text`` is not a usable answer, or None when it is.
 
     ``source`` is the text the model was given (the prompt); an answer that is mostly a verbatim
-    copy of it is rejected, as is an empty, placeholder-only, looping or over-long answer.
+    copy of it is rejected, as is an empty, placeholder-only, looping or over-long answer. A
+    ``quoted`` answer (an extractive summary, which quotes the input by design) skips the copy and
+    repetition checks.
     """
     stripped = text.strip()
     if not stripped:
@@ -57,6 +60,8 @@ def answer_problem(
         return "answer is only redaction placeholders"
     if max_chars is not None and len(stripped) > max_chars * 3:
         return f"answer far too long ({len(stripped)} characters)"
+    if quoted:
+        return None
     if repeated_share(stripped) > max_repeated:
         return "answer repeats itself"
     if source and len(_WORD.findall(stripped)) >= 12 and copied_share(stripped, source) > max_copied:

@@ -12,6 +12,7 @@ server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
@@ -84,7 +85,6 @@ class HttpClientFactory:
             client = self._clients.pop(key)
             if loop is None or self._transport is not None or not loop.is_running() or loop.is_closed():
                 continue
-            try:
+            # Best effort at shutdown: the process is ending anyway.
+            with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=timeout_s)
-            except Exception:  # best effort at shutdown; the process is ending anyway
-                pass

@@ -126,8 +126,13 @@ def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
 
 
 def test_overlay_deep_merges_and_errors_point_into_overlay(tmp_path: Path) -> None:
-    root = project(tmp_path, overlays={"prod": "providers:\n  quick:\n    sentences: 3\n",
-                                       "stage": "providers:\n  quick:\n    sentences: many\n"})
+    root = project(
+        tmp_path,
+        overlays={
+            "prod": "providers:\n  quick:\n    sentences: 3\n",
+            "stage": "providers:\n  quick:\n    sentences: many\n",
+        },
+    )
     prod = load_project(root, environment="production", env={"HOOK_SECRET": "x"})
     assert prod.environment == "prod"
     assert prod.providers["quick"][1].sentences == 3  # type: ignore[attr-defined]

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from projects import encode, signed, ticket, write_project
 
 from patchbay.config.loader import load_project
 from patchbay.connectors.base import Delivery
 from patchbay.intake.app import create_app
 from patchbay.pipeline.build import build_runtime
+from projects import encode, signed, ticket, write_project
 
 
 @dataclass
@@ -42,7 +42,9 @@ def submitter() -> RecordingSubmitter:
 async def client(tmp_path: Path, submitter: RecordingSubmitter) -> AsyncIterator[httpx.AsyncClient]:
     root = write_project(tmp_path, openai_url="http://127.0.0.1:9", jira_url="http://127.0.0.1:9")
     (root / "patchbay.yaml").write_text(
-        (root / "patchbay.yaml").read_text().replace("workers: 2", "workers: 2\nserver:\n  max_body_bytes: 2048")
+        (root / "patchbay.yaml")
+        .read_text()
+        .replace("workers: 2", "workers: 2\nserver:\n  max_body_bytes: 2048")
     )
     runtime = build_runtime(load_project(root, env={}))
     app = create_app(runtime, submitter)
@@ -63,8 +65,13 @@ async def test_signed_delivery_is_accepted(client: httpx.AsyncClient, submitter:
     body = encode(ticket())
     resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body, delivery_id="abc"))
     assert resp.status_code == 202
-    assert resp.json() == {"status": "accepted", "duplicate": False, "run_id": "run-abc", "delivery_id": "abc",
-                           "request_id": resp.headers["x-request-id"]}
+    assert resp.json() == {
+        "status": "accepted",
+        "duplicate": False,
+        "run_id": "run-abc",
+        "delivery_id": "abc",
+        "request_id": resp.headers["x-request-id"],
+    }
     ((name, delivery),) = submitter.seen
     assert name == "ticket-summary" and delivery.event["issue"]["key"] == "SUP-7"
 
@@ -85,8 +92,9 @@ async def test_duplicate_answers_200(client: httpx.AsyncClient) -> None:
         ({"X-Hub-Signature": "sha256=not-hex"}, "signature_invalid"),
     ],
 )
-async def test_bad_signatures_are_401(client: httpx.AsyncClient, submitter: RecordingSubmitter,
-                                      headers: dict[str, str], code: str) -> None:
+async def test_bad_signatures_are_401(
+    client: httpx.AsyncClient, submitter: RecordingSubmitter, headers: dict[str, str], code: str
+) -> None:
     body = encode(ticket())
     resp = await client.post("/hooks/ticket-summary", content=body, headers=headers)
     assert_error(resp, 401, code)
@@ -96,7 +104,9 @@ async def test_bad_signatures_are_401(client: httpx.AsyncClient, submitter: Reco
 async def test_tampered_body_and_wrong_secret_are_401(client: httpx.AsyncClient) -> None:
     body = encode(ticket())
     headers = signed(body)
-    resp = await client.post("/hooks/ticket-summary", content=body.replace(b"SUP-7", b"SUP-8"), headers=headers)
+    resp = await client.post(
+        "/hooks/ticket-summary", content=body.replace(b"SUP-7", b"SUP-8"), headers=headers
+    )
     assert_error(resp, 401, "signature_invalid")
     resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body, secret="other"))
     assert_error(resp, 401, "signature_invalid")
@@ -112,7 +122,9 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, submitter: Recor
         for _ in range(10):
             yield b"x" * 500
 
-    resp = await client.post("/hooks/ticket-summary", content=chunks(), headers={"X-Hub-Signature": "sha256=00"})
+    resp = await client.post(
+        "/hooks/ticket-summary", content=chunks(), headers={"X-Hub-Signature": "sha256=00"}
+    )
     assert_error(resp, 413, "body_too_large")
     assert submitter.seen == []
 
@@ -129,7 +141,9 @@ async def test_unknown_integration_is_404(client: httpx.AsyncClient) -> None:
     assert "ticket-summary" in err["message"]
 
 
-async def test_unsubscribed_event_type_is_ignored(client: httpx.AsyncClient, submitter: RecordingSubmitter) -> None:
+async def test_unsubscribed_event_type_is_ignored(
+    client: httpx.AsyncClient, submitter: RecordingSubmitter
+) -> None:
     event = ticket()
     event["webhookEvent"] = "jira:issue_updated"
     body = encode(event)

@@ -10,22 +10,27 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes import FakeJira, FakeOpenAI
-from projects import encode, signed, ticket, write_project
 
+from fakes import FakeJira, FakeOpenAI
 from patchbay.config.loader import load_project
 from patchbay.intake.app import create_app
 from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine, run_id_for
 from patchbay.runs.store import FINAL_STATUSES, RunStore
+from projects import encode, signed, ticket, write_project
 
 
 @pytest.fixture
-def engine(tmp_path: Path, fake_openai: FakeOpenAI, fake_jira: FakeJira,
-           request: pytest.FixtureRequest) -> Iterator[DurableEngine]:
+def engine(
+    tmp_path: Path, fake_openai: FakeOpenAI, fake_jira: FakeJira, request: pytest.FixtureRequest
+) -> Iterator[DurableEngine]:
     providers = getattr(request, "param", "[primary, backup]")
-    root = write_project(tmp_path / "proj", openai_url=fake_openai.server.url, jira_url=fake_jira.server.url,
-                         providers=providers)
+    root = write_project(
+        tmp_path / "proj",
+        openai_url=fake_openai.server.url,
+        jira_url=fake_jira.server.url,
+        providers=providers,
+    )
     project = load_project(root, env={})
     runtime = build_runtime(project)
     store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite'}")
@@ -53,8 +58,9 @@ async def wait_final(store: RunStore, run_id: str, timeout: float = 30) -> dict[
     raise AssertionError(f"run {run_id} did not finish in {timeout}s: {store.get(run_id)}")
 
 
-async def test_delivery_runs_and_writes_back_once(engine: DurableEngine, client: httpx.AsyncClient,
-                                                  fake_jira: FakeJira) -> None:
+async def test_delivery_runs_and_writes_back_once(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira
+) -> None:
     body = encode(ticket("SUP-7"))
     resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body, delivery_id="d-1"))
     assert resp.status_code == 202, resp.text
@@ -64,7 +70,15 @@ async def test_delivery_runs_and_writes_back_once(engine: DurableEngine, client:
     row = await wait_final(engine.store, data["run_id"])
     assert row["status"] == "succeeded", row["error"]
     assert row["provider"] == "primary" and row["tokens_in"] == 120 and row["tokens_out"] == 40
-    assert set(row["step_timings"]) == {"validate", "select", "sanitize", "prompt", "model", "postprocess", "write"}
+    assert set(row["step_timings"]) == {
+        "validate",
+        "select",
+        "sanitize",
+        "prompt",
+        "model",
+        "postprocess",
+        "write",
+    }
     assert row["write_status"] == "written"
     writes = fake_jira.field_writes()
     assert len(writes) == 1
@@ -77,14 +91,16 @@ async def test_delivery_runs_and_writes_back_once(engine: DurableEngine, client:
     assert row["event"]["issue"]["key"] == "SUP-7"
 
 
-async def test_duplicate_delivery_runs_once(engine: DurableEngine, client: httpx.AsyncClient,
-                                            fake_jira: FakeJira, fake_openai: FakeOpenAI) -> None:
+async def test_duplicate_delivery_runs_once(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira, fake_openai: FakeOpenAI
+) -> None:
     body = encode(ticket("SUP-8"))
     headers = signed(body, delivery_id="dup-1")
     first = await client.post("/hooks/ticket-summary", content=body, headers=headers)
     assert first.status_code == 202
-    again = await asyncio.gather(*[client.post("/hooks/ticket-summary", content=body, headers=headers)
-                                   for _ in range(4)])
+    again = await asyncio.gather(
+        *[client.post("/hooks/ticket-summary", content=body, headers=headers) for _ in range(4)]
+    )
     assert [r.status_code for r in again] == [200] * 4
     assert all(r.json()["duplicate"] is True and r.json()["run_id"] == first.json()["run_id"] for r in again)
     await wait_final(engine.store, first.json()["run_id"])
@@ -96,8 +112,9 @@ async def test_duplicate_delivery_runs_once(engine: DurableEngine, client: httpx
     assert late.status_code == 200 and late.json()["duplicate"] is True
 
 
-async def test_redelivery_without_id_is_deduplicated_by_body_hash(engine: DurableEngine,
-                                                                  client: httpx.AsyncClient) -> None:
+async def test_redelivery_without_id_is_deduplicated_by_body_hash(
+    engine: DurableEngine, client: httpx.AsyncClient
+) -> None:
     body = encode(ticket("SUP-9"))
     first = await client.post("/hooks/ticket-summary", content=body, headers=signed(body))
     second = await client.post("/hooks/ticket-summary", content=body, headers=signed(body))
@@ -107,8 +124,9 @@ async def test_redelivery_without_id_is_deduplicated_by_body_hash(engine: Durabl
 
 
 @pytest.mark.parametrize("engine", ["[primary]"], indirect=True)
-async def test_garbage_answer_is_not_written(engine: DurableEngine, client: httpx.AsyncClient,
-                                             fake_jira: FakeJira, fake_openai: FakeOpenAI) -> None:
+async def test_garbage_answer_is_not_written(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.answer = "   "
     body = encode(ticket("SUP-10"))
     resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body, delivery_id="g-1"))
@@ -119,10 +137,13 @@ async def test_garbage_answer_is_not_written(engine: DurableEngine, client: http
     assert fake_jira.field_writes() == []
 
 
-async def test_target_rejection_fails_the_run_with_the_reason(engine: DurableEngine, client: httpx.AsyncClient,
-                                                              fake_jira: FakeJira) -> None:
+async def test_target_rejection_fails_the_run_with_the_reason(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira
+) -> None:
     body = encode(ticket("not a key"))
-    resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body, delivery_id="bad-key"))
+    resp = await client.post(
+        "/hooks/ticket-summary", content=body, headers=signed(body, delivery_id="bad-key")
+    )
     row = await wait_final(engine.store, resp.json()["run_id"])
     assert row["status"] == "failed" and row["error_step"] == "write"
     assert row["error"] and "key" in row["error"].lower()

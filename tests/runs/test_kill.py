@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fakes import FakeJira, FakeOpenAI
-from projects import encode, signed, ticket, write_project
 
+from fakes import FakeJira, FakeOpenAI
 from patchbay.runs.store import FINAL_STATUSES, RunStore
+from projects import encode, signed, ticket, write_project
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -31,9 +31,23 @@ def start_serve(root: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("ENVIRONMENT", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "patchbay", "serve", "--config", str(root), "--port", str(port),
-         "--executor-id", "kill-test", "--log-console"],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=root,
+        [
+            sys.executable,
+            "-m",
+            "patchbay",
+            "serve",
+            "--config",
+            str(root),
+            "--port",
+            str(port),
+            "--executor-id",
+            "kill-test",
+            "--log-console",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -58,8 +72,9 @@ def wait_final(store: RunStore, run_id: str, timeout: float = 60) -> dict[str, o
     raise AssertionError(f"run did not finish: {store.get(run_id)}")
 
 
-def test_kill_9_mid_model_call_resumes_and_writes_once(tmp_path: Path, fake_openai: FakeOpenAI,
-                                                        fake_jira: FakeJira) -> None:
+def test_kill_9_mid_model_call_resumes_and_writes_once(
+    tmp_path: Path, fake_openai: FakeOpenAI, fake_jira: FakeJira
+) -> None:
     root = write_project(tmp_path / "proj", openai_url=fake_openai.server.url, jira_url=fake_jira.server.url)
     port = free_port()
     log = tmp_path / "serve.log"
@@ -68,8 +83,12 @@ def test_kill_9_mid_model_call_resumes_and_writes_once(tmp_path: Path, fake_open
     first = start_serve(root, port, log)
     try:
         body = encode(ticket("SUP-42"))
-        resp = httpx.post(f"http://127.0.0.1:{port}/hooks/ticket-summary", content=body,
-                          headers=signed(body, delivery_id="kill-1"), timeout=10)
+        resp = httpx.post(
+            f"http://127.0.0.1:{port}/hooks/ticket-summary",
+            content=body,
+            headers=signed(body, delivery_id="kill-1"),
+            timeout=10,
+        )
         assert resp.status_code == 202, resp.text
         run_id = resp.json()["run_id"]
         assert fake_openai.arrived.wait(30), "the run never reached the model step"
@@ -84,8 +103,12 @@ def test_kill_9_mid_model_call_resumes_and_writes_once(tmp_path: Path, fake_open
         store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
         row = wait_final(store, run_id)
         # a redelivery after the crash is still recognised
-        again = httpx.post(f"http://127.0.0.1:{port}/hooks/ticket-summary", content=body,
-                           headers=signed(body, delivery_id="kill-1"), timeout=10)
+        again = httpx.post(
+            f"http://127.0.0.1:{port}/hooks/ticket-summary",
+            content=body,
+            headers=signed(body, delivery_id="kill-1"),
+            timeout=10,
+        )
         assert again.status_code == 200 and again.json()["duplicate"] is True
     finally:
         second.terminate()

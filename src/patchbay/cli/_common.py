@@ -22,7 +22,9 @@ ConfigOption = Annotated[
 ]
 EnvOption = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment overlay: dev, stage (staging) or prod. Default: $ENVIRONMENT or dev."),
+    typer.Option(
+        "--env", "-e", help="Environment overlay: dev, stage (staging) or prod. Default: $ENVIRONMENT or dev."
+    ),
 ]
 
 T = TypeVar("T")

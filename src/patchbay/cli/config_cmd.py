@@ -36,9 +36,12 @@ def masked(project: LoadedProject) -> dict[str, Any]:
 def validate(config: ConfigOption = None, env: EnvOption = None) -> None:
     """Load the project and every component's options; print each problem with file, line and field."""
     project = load(config, env)
-    console.print(f"[green]ok[/]: {', '.join(project.files)} ({project.environment}): "
-                  f"{len(project.providers)} providers, {len(project.targets)} targets, "
-                  f"{len(project.integrations)} integrations", highlight=False)
+    console.print(
+        f"[green]ok[/]: {', '.join(project.files)} ({project.environment}): "
+        f"{len(project.providers)} providers, {len(project.targets)} targets, "
+        f"{len(project.integrations)} integrations",
+        highlight=False,
+    )
 
 
 @app.command("show")

@@ -40,7 +40,9 @@ def init(
         # A fresh random webhook secret, so the dev server verifies signatures from the first minute.
         example = (directory / ".env.example").read_text(encoding="utf-8")
         dotenv.write_text(
-            example.replace("JIRA_WEBHOOK_SECRET=changeme", f"JIRA_WEBHOOK_SECRET={secrets.token_urlsafe(24)}"),
+            example.replace(
+                "JIRA_WEBHOOK_SECRET=changeme", f"JIRA_WEBHOOK_SECRET={secrets.token_urlsafe(24)}"
+            ),
             encoding="utf-8",
         )
         dotenv.chmod(0o600)

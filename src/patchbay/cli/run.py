@@ -34,7 +34,9 @@ def read_event(path: Path) -> dict[str, Any]:
         err_console.print(f"[bold red]error:[/] {path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
         raise typer.Exit(2) from None
     if not isinstance(data, dict):
-        err_console.print(f"[bold red]error:[/] {path}: the event must be a JSON object, got {type(data).__name__}")
+        err_console.print(
+            f"[bold red]error:[/] {path}: the event must be a JSON object, got {type(data).__name__}"
+        )
         raise typer.Exit(2)
     return data
 
@@ -53,11 +55,20 @@ def result_json(state: RunState, status: str, failure: StepFailure | None) -> di
         "integration": state.integration,
         "status": status,
         "summary": state.output,
-        "error": None if failure is None else {"step": failure.step, "code": failure.code, "message": failure.message},
-        "model": None if answer is None else {
-            "provider": answer.provider, "model": answer.model, "tokens_in": answer.tokens_in,
-            "tokens_out": answer.tokens_out, "cost_usd": answer.cost_usd, "fallback": answer.fallback,
-            "safe_fallback": answer.safe_fallback, "attempts": [a.model_dump() for a in answer.attempts],
+        "error": None
+        if failure is None
+        else {"step": failure.step, "code": failure.code, "message": failure.message},
+        "model": None
+        if answer is None
+        else {
+            "provider": answer.provider,
+            "model": answer.model,
+            "tokens_in": answer.tokens_in,
+            "tokens_out": answer.tokens_out,
+            "cost_usd": answer.cost_usd,
+            "fallback": answer.fallback,
+            "safe_fallback": answer.safe_fallback,
+            "attempts": [a.model_dump() for a in answer.attempts],
         },
         "findings": state.findings,
         "prompt": state.prompt,
@@ -69,34 +80,52 @@ def result_json(state: RunState, status: str, failure: StepFailure | None) -> di
 def _print_human(state: RunState, status: str, failure: StepFailure | None) -> None:
     colour = {"succeeded": "green", "fallback": "yellow", "skipped": "yellow"}.get(status, "red")
     if state.prompt:
-        console.print(Panel(state.prompt, title="Prompt sent to the model (sanitized)", title_align="left",
-                            border_style="dim"), highlight=False)
+        console.print(
+            Panel(
+                state.prompt,
+                title="Prompt sent to the model (sanitized)",
+                title_align="left",
+                border_style="dim",
+            ),
+            highlight=False,
+        )
     if state.output:
-        console.print(Panel(state.output, title="Summary", title_align="left", border_style=colour),
-                      highlight=False)
+        console.print(
+            Panel(state.output, title="Summary", title_align="left", border_style=colour), highlight=False
+        )
     if failure is not None:
-        console.print(f"[bold red]failed[/] at step [bold]{failure.step}[/]: {failure.message} ({failure.code})",
-                      highlight=False)
+        console.print(
+            f"[bold red]failed[/] at step [bold]{failure.step}[/]: {failure.message} ({failure.code})",
+            highlight=False,
+        )
     answer = state.answer
     facts = Table.grid(padding=(0, 2))
     facts.add_row("status", f"[{colour}]{status}[/]")
     facts.add_row("run id", state.run_id)
     if answer is not None:
-        facts.add_row("model", f"{answer.provider} ({answer.model or 'n/a'})" + (" - fallback" if answer.fallback else ""))
+        facts.add_row(
+            "model",
+            f"{answer.provider} ({answer.model or 'n/a'})" + (" - fallback" if answer.fallback else ""),
+        )
         facts.add_row("tokens", f"{answer.tokens_in} in / {answer.tokens_out} out")
     if state.findings:
         facts.add_row("redacted", ", ".join(f"{k}: {v}" for k, v in sorted(state.findings.items())))
     facts.add_row("timings", ", ".join(f"{k} {v:.0f} ms" for k, v in state.timings_ms.items()))
     console.print(facts, highlight=False)
     if state.write is not None:
-        console.print(f"\n[bold]write[/] -> {state.write.target}: {state.write.status}"
-                      + (f" ({state.write.detail})" if state.write.detail else ""), highlight=False)
+        console.print(
+            f"\n[bold]write[/] -> {state.write.target}: {state.write.status}"
+            + (f" ({state.write.detail})" if state.write.detail else ""),
+            highlight=False,
+        )
         for req in state.write.requests:
             console.print(f"  {req.method} {req.url}", highlight=False)
             for name, value in req.headers.items():
                 console.print(f"  {name}: {value}", highlight=False)
             if req.json_body is not None:
-                console.print("  " + json.dumps(req.json_body, indent=2).replace("\n", "\n  "), highlight=False)
+                console.print(
+                    "  " + json.dumps(req.json_body, indent=2).replace("\n", "\n  "), highlight=False
+                )
 
 
 def run(
@@ -104,9 +133,15 @@ def run(
     event: Annotated[Path, typer.Option("--event", help="Event JSON file (a webhook body), or - for stdin.")],
     config: ConfigOption = None,
     env: EnvOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the report.")] = False,
-    delivery_id: Annotated[str | None, typer.Option(help="Delivery id to record (default: a new one).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be written; write nothing.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the report.")
+    ] = False,
+    delivery_id: Annotated[
+        str | None, typer.Option(help="Delivery id to record (default: a new one).")
+    ] = None,
 ) -> None:
     """Run one event through an integration in this process and print the result."""
     project = load(config, env)
@@ -121,10 +156,18 @@ def run(
             raise typer.Exit(2) from None
         event_type = str(body.get("webhookEvent", ""))
         if spec.spec.config.trigger.events and not spec.accepts(event_type):
-            err_console.print(f"[yellow]note:[/] event type {event_type!r} is not in trigger.events; running anyway")
+            err_console.print(
+                f"[yellow]note:[/] event type {event_type!r} is not in trigger.events; running anyway"
+            )
         delivery = delivery_id or f"cli-{uuid.uuid4().hex[:16]}"
-        state = RunState(run_id=f"cli_{uuid.uuid4().hex[:20]}", integration=integration, delivery_id=delivery,
-                         environment=project.environment, dry_run=dry_run, event=body)
+        state = RunState(
+            run_id=f"cli_{uuid.uuid4().hex[:20]}",
+            integration=integration,
+            delivery_id=delivery,
+            environment=project.environment,
+            dry_run=dry_run,
+            event=body,
+        )
         store = run_store_for(project)
         store.mark_running(state, event_type=event_type or None)
 
@@ -136,9 +179,13 @@ def run(
 
         final, failure = asyncio.run(go())
         status = "failed" if failure else final_status(final)
-        store.finish(final, status=status,  # type: ignore[arg-type]
-                     error_step=failure.step if failure else None, error_code=failure.code if failure else None,
-                     error=failure.message if failure else None)
+        store.finish(
+            final,
+            status=status,  # type: ignore[arg-type]
+            error_step=failure.step if failure else None,
+            error_code=failure.code if failure else None,
+            error=failure.message if failure else None,
+        )
         store.close()
     if as_json:
         typer.echo(json.dumps(result_json(final, status, failure), indent=2))

@@ -30,8 +30,12 @@ def _default(ctx: typer.Context) -> None:
 def list_runs(
     config: ConfigOption = None,
     env: EnvOption = None,
-    status: Annotated[str | None, typer.Option(help="Only runs with this status (queued, running, succeeded, "
-                                                    "fallback, skipped, failed).")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs with this status (queued, running, succeeded, fallback, skipped, failed)."
+        ),
+    ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Shortcut for --status failed.")] = False,
     integration: Annotated[str | None, typer.Option(help="Only this integration.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="How many, newest first.")] = 50,
@@ -51,11 +55,17 @@ def list_runs(
     table = Table("run id", "integration", "status", "received", "ms", "model", "tokens", "write", "error")
     for row in rows:
         tokens = f"{row['tokens_in'] or 0}/{row['tokens_out'] or 0}" if row["tokens_in"] is not None else ""
-        table.add_row(row["run_id"], row["integration"], row["status"],
-                      row["received_at"].strftime("%Y-%m-%d %H:%M:%S") if row["received_at"] else "",
-                      f"{row['duration_ms']:.0f}" if row["duration_ms"] is not None else "",
-                      row["provider"] or "", tokens, row["write_status"] or "",
-                      (row["error"] or "")[:60])
+        table.add_row(
+            row["run_id"],
+            row["integration"],
+            row["status"],
+            row["received_at"].strftime("%Y-%m-%d %H:%M:%S") if row["received_at"] else "",
+            f"{row['duration_ms']:.0f}" if row["duration_ms"] is not None else "",
+            row["provider"] or "",
+            tokens,
+            row["write_status"] or "",
+            (row["error"] or "")[:60],
+        )
     console.print(table)
     if not rows:
         console.print("no runs recorded yet: try 'patchbay run INTEGRATION --event FILE'")
@@ -81,9 +91,26 @@ def show_run(
         typer.echo(json.dumps(row, default=_json_default, indent=2))
         return
     state = row.pop("state") or {}
-    for key in ("run_id", "integration", "delivery_id", "environment", "status", "received_at", "finished_at",
-                "duration_ms", "provider", "model", "tokens_in", "tokens_out", "cost_usd", "fallback_used",
-                "write_status", "error_step", "error_code", "error"):
+    for key in (
+        "run_id",
+        "integration",
+        "delivery_id",
+        "environment",
+        "status",
+        "received_at",
+        "finished_at",
+        "duration_ms",
+        "provider",
+        "model",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+        "fallback_used",
+        "write_status",
+        "error_step",
+        "error_code",
+        "error",
+    ):
         if row.get(key) is not None:
             console.print(f"[bold]{key}[/]: {_json_default(row[key])}", highlight=False)
     for key in ("timings_ms", "findings", "sanitized", "prompt", "answer", "output", "write"):

@@ -21,10 +21,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: server.host).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default: server.port).")] = None,
     executor_id: Annotated[
-        str | None, typer.Option(help="Stable unique id of this process (default: runtime.executor_id or host-project).")
+        str | None,
+        typer.Option(help="Stable unique id of this process (default: runtime.executor_id or host-project)."),
     ] = None,
-    shutdown_timeout: Annotated[int, typer.Option(help="Seconds in-flight steps get to finish on SIGTERM.")] = 10,
-    log_json: Annotated[bool | None, typer.Option("--log-json/--log-console", help="Log format (default by env).")] = None,
+    shutdown_timeout: Annotated[
+        int, typer.Option(help="Seconds in-flight steps get to finish on SIGTERM.")
+    ] = 10,
+    log_json: Annotated[
+        bool | None, typer.Option("--log-json/--log-console", help="Log format (default by env).")
+    ] = None,
 ) -> None:
     """Serve webhooks (POST /hooks/{integration}, GET /healthz) and run accepted deliveries durably."""
     project = load(config, env)
@@ -37,11 +42,21 @@ def serve(
     app = create_app(runtime, engine)
     bind_host = host or project.config.server.host
     bind_port = port or project.config.server.port
-    console.print(f"patchbay serving {project.config.project} ({project.environment}) on "
-                  f"http://{bind_host}:{bind_port}  integrations: {', '.join(sorted(runtime.integrations))}",
-                  highlight=False)
-    server = uvicorn.Server(uvicorn.Config(app, host=bind_host, port=bind_port, log_level="warning",
-                                           access_log=False, timeout_graceful_shutdown=shutdown_timeout))
+    console.print(
+        f"patchbay serving {project.config.project} ({project.environment}) on "
+        f"http://{bind_host}:{bind_port}  integrations: {', '.join(sorted(runtime.integrations))}",
+        highlight=False,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=shutdown_timeout,
+        )
+    )
     try:
         server.run()
     finally:

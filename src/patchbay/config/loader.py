@@ -4,8 +4,9 @@
     environments/{env}.yaml        deep-merged on top, env from --env / ENVIRONMENT (default dev)
     .env                           variables for ${VAR} (the real environment wins)
 
-``${VAR}``, ``${VAR:-default}``, ``${secret:NAME}`` and ``${secret:NAME:-default}`` are resolved here, once. ``{{ ... }}`` is left
-alone: it is rendered per event, in a sandbox, by the ``prompt`` step. ``$${`` writes a literal ``${``.
+``${VAR}``, ``${VAR:-default}``, ``${secret:NAME}`` and ``${secret:NAME:-default}`` are resolved here,
+once. ``{{ ... }}`` is left alone: it is rendered per event, in a sandbox, by the ``prompt`` step.
+``$${`` writes a literal ``${``.
 
 Every problem found is reported at once, each with file, line, field path and what is allowed.
 """
@@ -29,8 +30,14 @@ from patchbay.config.yamlsource import Path_, Positions, deep_merge, load_yaml
 from patchbay.errors import ConfigError, ConfigIssue, SecretError
 
 PROJECT_FILE = "patchbay.yaml"
-ENVIRONMENT_ALIASES = {"dev": "dev", "development": "dev", "stage": "stage", "staging": "stage",
-                       "prod": "prod", "production": "prod"}
+ENVIRONMENT_ALIASES = {
+    "dev": "dev",
+    "development": "dev",
+    "stage": "stage",
+    "staging": "stage",
+    "prod": "prod",
+    "production": "prod",
+}
 _REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -92,8 +99,15 @@ def find_project_file(start: Path | None = None) -> Path:
             return candidate
     raise ConfigError(
         f"no {PROJECT_FILE} found in {start} or its parents",
-        issues=[ConfigIssue(file=str(start / PROJECT_FILE), line=None, field="",
-                            message="no project file", allowed="run 'patchbay init DIR' or pass --config FILE")],
+        issues=[
+            ConfigIssue(
+                file=str(start / PROJECT_FILE),
+                line=None,
+                field="",
+                message="no project file",
+                allowed="run 'patchbay init DIR' or pass --config FILE",
+            )
+        ],
     )
 
 
@@ -119,9 +133,15 @@ def load_project(
     elif env_name not in {"dev", "stage", "prod"}:
         raise ConfigError(
             f"unknown environment {env_name!r}",
-            issues=[ConfigIssue(file=_display(overlay_file), line=None, field="ENVIRONMENT",
-                                message=f"no overlay for environment {env_name!r}",
-                                allowed="dev, stage (or staging), prod, or a name with environments/NAME.yaml")],
+            issues=[
+                ConfigIssue(
+                    file=_display(overlay_file),
+                    line=None,
+                    field="ENVIRONMENT",
+                    message=f"no overlay for environment {env_name!r}",
+                    allowed="dev, stage (or staging), prod, or a name with environments/NAME.yaml",
+                )
+            ],
         )
 
     issues: list[ConfigIssue] = []
@@ -140,8 +160,15 @@ def load_project(
             issues=pydantic_issues(exc, (), positions, ProjectConfig),
         ) from None
 
-    loaded = LoadedProject(config=config, root=root, environment=env_name, files=files, env=variables,
-                           secret_paths=secret_paths, raw=data)
+    loaded = LoadedProject(
+        config=config,
+        root=root,
+        environment=env_name,
+        files=files,
+        env=variables,
+        secret_paths=secret_paths,
+        raw=data,
+    )
     _validate_components(loaded, positions, issues)
     if issues:
         raise ConfigError(f"invalid config ({', '.join(files)})", issues=issues)
@@ -194,14 +221,25 @@ def _dotted(path: Path_) -> str:
     return out
 
 
-def _interpolate(value: Any, path: Path_, positions: Positions, variables: Mapping[str, str],
-                 resolver: SecretResolver, issues: list[ConfigIssue], secret_paths: set[Path_]) -> Any:
+def _interpolate(
+    value: Any,
+    path: Path_,
+    positions: Positions,
+    variables: Mapping[str, str],
+    resolver: SecretResolver,
+    issues: list[ConfigIssue],
+    secret_paths: set[Path_],
+) -> Any:
     if isinstance(value, dict):
-        return {k: _interpolate(v, (*path, k), positions, variables, resolver, issues, secret_paths)
-                for k, v in value.items()}
+        return {
+            k: _interpolate(v, (*path, k), positions, variables, resolver, issues, secret_paths)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(v, (*path, i), positions, variables, resolver, issues, secret_paths)
-                for i, v in enumerate(value)]
+        return [
+            _interpolate(v, (*path, i), positions, variables, resolver, issues, secret_paths)
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -218,32 +256,52 @@ def _interpolate(value: Any, path: Path_, positions: Positions, variables: Mappi
             except SecretError as exc:
                 if has_default:
                     return fallback
-                issues.append(ConfigIssue(file=file, line=line, field=_dotted(path), message=exc.message,
-                                          allowed="a secret available from the configured secret providers"))
+                issues.append(
+                    ConfigIssue(
+                        file=file,
+                        line=line,
+                        field=_dotted(path),
+                        message=exc.message,
+                        allowed="a secret available from the configured secret providers",
+                    )
+                )
                 return ""
             secret_paths.add(path)
             return secret
         name, sep, default = expr.partition(":-")
         name = name.strip()
         if not _ENV_NAME.match(name):
-            issues.append(ConfigIssue(file=file, line=line, field=_dotted(path),
-                                      message=f"invalid reference '${{{expr}}}'",
-                                      allowed="${VAR}, ${VAR:-default}, ${secret:NAME}, or $${ for a literal"))
+            issues.append(
+                ConfigIssue(
+                    file=file,
+                    line=line,
+                    field=_dotted(path),
+                    message=f"invalid reference '${{{expr}}}'",
+                    allowed="${VAR}, ${VAR:-default}, ${secret:NAME}, or $${ for a literal",
+                )
+            )
             return ""
         if name in variables and variables[name] != "":
             return variables[name]
         if sep:
             return default
-        issues.append(ConfigIssue(file=file, line=line, field=_dotted(path),
-                                  message=f"environment variable {name} is not set",
-                                  allowed=f"export {name}=..., add it to .env, or write ${{{name}:-default}}"))
+        issues.append(
+            ConfigIssue(
+                file=file,
+                line=line,
+                field=_dotted(path),
+                message=f"environment variable {name} is not set",
+                allowed=f"export {name}=..., add it to .env, or write ${{{name}:-default}}",
+            )
+        )
         return ""
 
     return _REF.sub(replace, value)
 
 
-def pydantic_issues(exc: ValidationError, prefix: Path_, positions: Positions,
-                    model: type[BaseModel] | None = None) -> list[ConfigIssue]:
+def pydantic_issues(
+    exc: ValidationError, prefix: Path_, positions: Positions, model: type[BaseModel] | None = None
+) -> list[ConfigIssue]:
     """Turn a pydantic ``ValidationError`` into located, fixable ``ConfigIssue`` objects."""
     found: list[ConfigIssue] = []
     for err in exc.errors(include_url=False):
@@ -261,7 +319,7 @@ def pydantic_issues(exc: ValidationError, prefix: Path_, positions: Positions,
             file, line = _line(positions, loc[:-1])
         elif kind == "literal_error":
             allowed = str(err.get("ctx", {}).get("expected", "")) or None
-        elif "input" in err and kind.endswith("_type") or kind.endswith("_parsing"):
+        elif ("input" in err and kind.endswith("_type")) or kind.endswith("_parsing"):
             message = f"{err['msg']} (got {type(err.get('input')).__name__})"
         found.append(ConfigIssue(file=file, line=line, field=_dotted(loc), message=message, allowed=allowed))
     return found
@@ -295,21 +353,40 @@ def _unwrap(annotation: Any) -> Any:
     return None
 
 
-def _component(kind: registry.Kind, type_name: str, options: dict[str, Any], path: Path_,
-               type_path: Path_, positions: Positions, issues: list[ConfigIssue]) -> BaseModel | None:
+def _component(
+    kind: registry.Kind,
+    type_name: str,
+    options: dict[str, Any],
+    path: Path_,
+    type_path: Path_,
+    positions: Positions,
+    issues: list[ConfigIssue],
+) -> BaseModel | None:
     try:
         module = registry.load(kind, type_name)
     except ConfigError:
         file, line = _line(positions, type_path)
-        issues.append(ConfigIssue(file=file, line=line, field=_dotted(type_path),
-                                  message=f"unknown {kind} {type_name!r}",
-                                  allowed=", ".join(sorted(registry.names(kind)))))
+        issues.append(
+            ConfigIssue(
+                file=file,
+                line=line,
+                field=_dotted(type_path),
+                message=f"unknown {kind} {type_name!r}",
+                allowed=", ".join(sorted(registry.names(kind))),
+            )
+        )
         return None
     except ImportError as exc:
         file, line = _line(positions, type_path)
-        issues.append(ConfigIssue(file=file, line=line, field=_dotted(type_path),
-                                  message=f"{kind} {type_name!r} cannot be loaded: {exc}",
-                                  allowed="install the package that provides it"))
+        issues.append(
+            ConfigIssue(
+                file=file,
+                line=line,
+                field=_dotted(type_path),
+                message=f"{kind} {type_name!r} cannot be loaded: {exc}",
+                allowed="install the package that provides it",
+            )
+        )
         return None
     try:
         return module.Config.model_validate(options)
@@ -321,31 +398,65 @@ def _component(kind: registry.Kind, type_name: str, options: dict[str, Any], pat
 def _validate_components(loaded: LoadedProject, positions: Positions, issues: list[ConfigIssue]) -> None:
     cfg = loaded.config
     for name, spec in cfg.providers.items():
-        built = _component("provider", spec.type, spec.options(), ("providers", name),
-                           ("providers", name, "type"), positions, issues)
+        built = _component(
+            "provider",
+            spec.type,
+            spec.options(),
+            ("providers", name),
+            ("providers", name, "type"),
+            positions,
+            issues,
+        )
         if built is not None:
             loaded.providers[name] = (spec.type, built)
     for name, spec in cfg.targets.items():
-        built = _component("target", spec.type, spec.options(), ("targets", name),
-                           ("targets", name, "type"), positions, issues)
+        built = _component(
+            "target",
+            spec.type,
+            spec.options(),
+            ("targets", name),
+            ("targets", name, "type"),
+            positions,
+            issues,
+        )
         if built is not None:
             loaded.targets[name] = (spec.type, built)
     for name, integ in cfg.integrations.items():
         base: Path_ = ("integrations", name)
-        source_cfg = _component("source", integ.trigger.source, integ.trigger.options(), (*base, "trigger"),
-                                (*base, "trigger", "source"), positions, issues)
+        source_cfg = _component(
+            "source",
+            integ.trigger.source,
+            integ.trigger.options(),
+            (*base, "trigger"),
+            (*base, "trigger", "source"),
+            positions,
+            issues,
+        )
         steps: list[StepSpec] = []
         for index, item in enumerate(integ.steps):
             step_path: Path_ = (*base, "steps", index)
             if len(item) != 1:
                 file, line = _line(positions, step_path)
-                issues.append(ConfigIssue(file=file, line=line, field=_dotted(step_path),
-                                          message=f"a step is a one-key mapping, got keys {sorted(item)}",
-                                          allowed=", ".join(registry.names("step"))))
+                issues.append(
+                    ConfigIssue(
+                        file=file,
+                        line=line,
+                        field=_dotted(step_path),
+                        message=f"a step is a one-key mapping, got keys {sorted(item)}",
+                        allowed=", ".join(registry.names("step")),
+                    )
+                )
                 continue
             ((step_name, options),) = item.items()
-            built = _component("step", step_name, options or {}, (*step_path, step_name), (*step_path, step_name),
-                               positions, issues)
+            built = _component(
+                "step",
+                step_name,
+                options or {},
+                (*step_path, step_name),
+                (*step_path, step_name),
+                positions,
+                issues,
+            )
             if built is None:
                 continue
             steps.append(StepSpec(step_name, built))
@@ -354,8 +465,13 @@ def _validate_components(loaded: LoadedProject, positions: Positions, issues: li
             loaded.integrations[name] = IntegrationSpec(name, integ, source_cfg, steps)
 
 
-def _check_refs(loaded: LoadedProject, step_config: BaseModel, path: Path_, positions: Positions,
-                issues: list[ConfigIssue]) -> None:
+def _check_refs(
+    loaded: LoadedProject,
+    step_config: BaseModel,
+    path: Path_,
+    positions: Positions,
+    issues: list[ConfigIssue],
+) -> None:
     """Steps name providers/targets; every name must exist. A step's Config says which via ``refs()``."""
     refs = getattr(step_config, "refs", None)
     if not callable(refs):
@@ -364,6 +480,12 @@ def _check_refs(loaded: LoadedProject, step_config: BaseModel, path: Path_, posi
     for kind, field_name, ref in refs():
         if ref not in known[kind]:
             file, line = _line(positions, (*path, field_name))
-            issues.append(ConfigIssue(file=file, line=line, field=_dotted((*path, field_name)),
-                                      message=f"no {kind} named {ref!r}",
-                                      allowed=", ".join(sorted(known[kind])) or f"define one under '{kind}s:'"))
+            issues.append(
+                ConfigIssue(
+                    file=file,
+                    line=line,
+                    field=_dotted((*path, field_name)),
+                    message=f"no {kind} named {ref!r}",
+                    allowed=", ".join(sorted(known[kind])) or f"define one under '{kind}s:'",
+                )
+            )

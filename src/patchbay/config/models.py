@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_FALLBACK_MESSAGE = "Sorry, I'm having trouble accessing that data. Please try again shortly."
 
@@ -24,7 +24,8 @@ class StorageConfig(Strict):
     """Where durable runs and run records live."""
 
     data_dir: Path = Field(
-        default=Path(".patchbay"), description="Folder for the embedded SQLite files (relative to the project)."
+        default=Path(".patchbay"),
+        description="Folder for the embedded SQLite files (relative to the project).",
     )
     database_url: str | None = Field(
         default=None,
@@ -42,11 +43,13 @@ class SecretsConfig(Strict):
     """How ``${secret:NAME}`` references are resolved: providers are asked in order."""
 
     providers: list[Literal["env", "file"]] = Field(
-        default_factory=lambda: ["env", "file"],
+        default_factory=lambda: ["env", "file"],  # type: ignore[arg-type]
         description="Secret providers, asked in order. 'env': the environment variable NAME (also from "
         ".env). 'file': the file '{dir}/NAME'.",
     )
-    dir: Path = Field(default=Path("secrets"), description="Folder of the 'file' provider (relative to the project).")
+    dir: Path = Field(
+        default=Path("secrets"), description="Folder of the 'file' provider (relative to the project)."
+    )
 
 
 class ServerConfig(Strict):
@@ -106,7 +109,7 @@ class IntegrationConfig(Strict):
 
     description: str = Field(default="", description="What this integration does, for people.")
     enabled: bool = Field(default=True, description="When false, deliveries are acknowledged and ignored.")
-    trigger: TriggerConfig
+    trigger: TriggerConfig = Field(description="Which source's webhooks start a run, and which events.")
     steps: list[dict[str, dict[str, Any] | None]] = Field(
         description="Ordered steps; each item is a one-key mapping '{step: options}'.", min_length=1
     )
@@ -116,14 +119,16 @@ class ProjectConfig(Strict):
     """A whole project: ``patchbay.yaml`` merged with ``environments/{env}.yaml``."""
 
     project: str = Field(default="patchbay", description="Project name; used in ids and logs.")
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
-    server: ServerConfig = Field(default_factory=ServerConfig)
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Databases of runs and records.")
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig, description="How ${secret:NAME} resolves.")
+    server: ServerConfig = Field(default_factory=ServerConfig, description="The `patchbay serve` HTTP server.")
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="This process's identity.")
     providers: dict[str, ComponentSpec] = Field(
         default_factory=dict, description="Model providers by name: '{name: {type: ..., options...}}'."
     )
     targets: dict[str, ComponentSpec] = Field(
         default_factory=dict, description="Write-back targets by name: '{name: {type: ..., options...}}'."
     )
-    integrations: dict[str, IntegrationConfig] = Field(default_factory=dict)
+    integrations: dict[str, IntegrationConfig] = Field(
+        default_factory=dict, description="Integrations by name: a trigger and ordered steps."
+    )

@@ -51,8 +51,15 @@ def load_yaml(file: Path, *, display_name: str | None = None) -> tuple[Any, Posi
     except FileNotFoundError:
         raise ConfigError(
             f"config file not found: {name}",
-            issues=[ConfigIssue(file=name, line=None, field="", message="file does not exist",
-                                allowed="run 'patchbay init DIR' to create a project")],
+            issues=[
+                ConfigIssue(
+                    file=name,
+                    line=None,
+                    field="",
+                    message="file does not exist",
+                    allowed="run 'patchbay init DIR' to create a project",
+                )
+            ],
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {name}: {exc}") from None
@@ -69,8 +76,15 @@ def load_yaml(file: Path, *, display_name: str | None = None) -> tuple[Any, Posi
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(
             f"invalid YAML in {name}",
-            issues=[ConfigIssue(file=name, line=line, field="", message=f"YAML syntax error: {problem}",
-                                allowed="valid YAML; check indentation and quoting near this line")],
+            issues=[
+                ConfigIssue(
+                    file=name,
+                    line=line,
+                    field="",
+                    message=f"YAML syntax error: {problem}",
+                    allowed="valid YAML; check indentation and quoting near this line",
+                )
+            ],
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML in {name}: {exc}") from None
@@ -85,8 +99,15 @@ def load_yaml(file: Path, *, display_name: str | None = None) -> tuple[Any, Posi
     if not isinstance(data, dict):
         raise ConfigError(
             f"invalid config in {name}",
-            issues=[ConfigIssue(file=name, line=1, field="", message="the top level must be a mapping",
-                                allowed="'key: value' pairs such as 'project:', 'providers:', 'integrations:'")],
+            issues=[
+                ConfigIssue(
+                    file=name,
+                    line=1,
+                    field="",
+                    message="the top level must be a mapping",
+                    allowed="'key: value' pairs such as 'project:', 'providers:', 'integrations:'",
+                )
+            ],
         )
     return data, positions
 
@@ -100,8 +121,11 @@ def deep_merge(base: Any, overlay: Any, base_pos: Positions, overlay_pos: Positi
     ``base_pos`` is updated in place so that each merged value keeps the position it came from.
     """
     same_kind = not (
-        isinstance(base, dict) and isinstance(overlay, dict)
-        and "type" in base and "type" in overlay and base["type"] != overlay["type"]
+        isinstance(base, dict)
+        and isinstance(overlay, dict)
+        and "type" in base
+        and "type" in overlay
+        and base["type"] != overlay["type"]
     )
     if isinstance(base, dict) and isinstance(overlay, dict) and same_kind:
         merged = dict(base)

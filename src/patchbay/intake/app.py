@@ -66,59 +66,105 @@ def create_app(runtime: Runtime, submitter: Submitter) -> Starlette:
         name = request.path_params["integration"]
         integration = runtime.integrations.get(name)
         if integration is None:
-            return error_response(request, 404, "unknown_integration",
-                                  f"no integration named {name!r}; configured: "
-                                  f"{', '.join(sorted(runtime.integrations)) or 'none'}")
+            return error_response(
+                request,
+                404,
+                "unknown_integration",
+                f"no integration named {name!r}; configured: "
+                f"{', '.join(sorted(runtime.integrations)) or 'none'}",
+            )
         try:
             body = await read_body(request, limit)
         except BodyTooLarge:
-            return error_response(request, 413, "body_too_large",
-                                  f"request body is larger than {limit} bytes (server.max_body_bytes)")
+            return error_response(
+                request,
+                413,
+                "body_too_large",
+                f"request body is larger than {limit} bytes (server.max_body_bytes)",
+            )
         try:
             integration.source.verify(request.headers, body)
             delivery = integration.source.parse(request.headers, body)
         except RequestError as exc:
-            log.info("intake.delivery_rejected", integration=name, code=exc.code, status=exc.status_code,
-                     request_id=rid)
+            log.info(
+                "intake.delivery_rejected",
+                integration=name,
+                code=exc.code,
+                status=exc.status_code,
+                request_id=rid,
+            )
             return error_response(request, exc.status_code or 400, exc.code, exc.message)
         if not integration.spec.config.enabled or not integration.accepts(delivery.event_type):
-            reason = "integration disabled" if not integration.spec.config.enabled else (
-                f"event type {delivery.event_type!r} is not in trigger.events")
-            log.info("intake.delivery_ignored", integration=name, event_type=delivery.event_type, request_id=rid)
-            return JSONResponse({"status": "ignored", "reason": reason, "request_id": rid},
-                                status_code=200, headers={REQUEST_ID_HEADER: rid})
+            reason = (
+                "integration disabled"
+                if not integration.spec.config.enabled
+                else (f"event type {delivery.event_type!r} is not in trigger.events")
+            )
+            log.info(
+                "intake.delivery_ignored", integration=name, event_type=delivery.event_type, request_id=rid
+            )
+            return JSONResponse(
+                {"status": "ignored", "reason": reason, "request_id": rid},
+                status_code=200,
+                headers={REQUEST_ID_HEADER: rid},
+            )
         submitted = await submitter.submit(name, delivery)
         duplicate = bool(getattr(submitted, "duplicate", False))
         run_id = str(getattr(submitted, "run_id", ""))
-        log.info("intake.delivery_accepted", integration=name, run_id=run_id, duplicate=duplicate,
-                 request_id=rid)
+        log.info(
+            "intake.delivery_accepted", integration=name, run_id=run_id, duplicate=duplicate, request_id=rid
+        )
         return JSONResponse(
-            {"status": "duplicate" if duplicate else "accepted", "duplicate": duplicate, "run_id": run_id,
-             "delivery_id": delivery.delivery_id, "request_id": rid},
+            {
+                "status": "duplicate" if duplicate else "accepted",
+                "duplicate": duplicate,
+                "run_id": run_id,
+                "delivery_id": delivery.delivery_id,
+                "request_id": rid,
+            },
             status_code=200 if duplicate else 202,
             headers={REQUEST_ID_HEADER: rid},
         )
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "environment": runtime.project.environment,
-                             "integrations": sorted(runtime.integrations)},
-                            headers={REQUEST_ID_HEADER: request_id(request)})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "environment": runtime.project.environment,
+                "integrations": sorted(runtime.integrations),
+            },
+            headers={REQUEST_ID_HEADER: request_id(request)},
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+        return error_response(
+            request, exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
+        )
 
     async def internal_error(request: Request, exc: Exception) -> Response:
-        log.error("intake.internal_error", error_type=type(exc).__name__, request_id=request_id(request),
-                  exc_info=exc)
-        return error_response(request, 500, "internal_error",
-                              "the server could not handle this request; it was logged with this request id")
+        log.error(
+            "intake.internal_error",
+            error_type=type(exc).__name__,
+            request_id=request_id(request),
+            exc_info=exc,
+        )
+        return error_response(
+            request,
+            500,
+            "internal_error",
+            "the server could not handle this request; it was logged with this request id",
+        )
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        HTTPException: http_error, Exception: internal_error,
+        HTTPException: http_error,
+        Exception: internal_error,
     }
     return Starlette(
-        routes=[Route("/hooks/{integration}", hook, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[
+            Route("/hooks/{integration}", hook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
         exception_handlers=handlers,
     )

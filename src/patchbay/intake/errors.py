@@ -1,6 +1,6 @@
 """One JSON error format for every HTTP answer that is not a success.
 
-    {"error": {"code": "signature_invalid", "message": "...", "request_id": "req_..."}}
+{"error": {"code": "signature_invalid", "message": "...", "request_id": "req_..."}}
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def request_id(request: Request) -> str:
     return rid
 
 
-def error_response(request: Request, status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSON error in the one format, with the request id in the body and the header."""
     rid = request_id(request)
     body: dict[str, Any] = {"error": {"code": code, "message": message, "request_id": rid}}

@@ -55,8 +55,9 @@ class Runtime:
 
 
 def _ctx(project: LoadedProject, name: str, http: HttpClientFactory) -> registry.BuildContext:
-    return registry.BuildContext(name=name, http=http, root=project.root, data_dir=project.data_dir,
-                                 environment=project.environment)
+    return registry.BuildContext(
+        name=name, http=http, root=project.root, data_dir=project.data_dir, environment=project.environment
+    )
 
 
 def build_runtime(project: LoadedProject, *, http: HttpClientFactory | None = None) -> Runtime:

@@ -64,7 +64,11 @@ async def run_step(step: Step, state: RunState, resources: Resources) -> RunStat
 
 
 async def run_step_with_retry(
-    step: Step, state: RunState, resources: Resources, *, policy: StepRetry | None = None,
+    step: Step,
+    state: RunState,
+    resources: Resources,
+    *,
+    policy: StepRetry | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> RunState:
     """``run_step``, repeated on retryable errors as ``policy`` allows."""
@@ -77,8 +81,14 @@ async def run_step_with_retry(
             delay = policy.delay(attempt, exc)
             if delay is None:
                 raise
-            log.warning("run.step_retry", step=step.name, attempt=attempt, delay_s=round(delay, 3),
-                        code=exc.code, status_code=exc.status_code)
+            log.warning(
+                "run.step_retry",
+                step=step.name,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+                code=exc.code,
+                status_code=exc.status_code,
+            )
             await sleep(delay)
             attempt += 1
 
@@ -95,22 +105,32 @@ def final_status(state: RunState) -> str:
 def failure_of(step: str, error: BaseException) -> StepFailure:
     """A safe description of why ``step`` failed; unexpected exceptions say only their type."""
     if isinstance(error, PatchbayError):
-        return StepFailure(step=step, code=error.code, message=error.message,
-                           retryable=isinstance(error, Retryable))
-    return StepFailure(step=step, code="internal_error",
-                       message=f"unexpected {type(error).__name__} in step {step!r}; see the logs",
-                       retryable=False)
+        return StepFailure(
+            step=step, code=error.code, message=error.message, retryable=isinstance(error, Retryable)
+        )
+    return StepFailure(
+        step=step,
+        code="internal_error",
+        message=f"unexpected {type(error).__name__} in step {step!r}; see the logs",
+        retryable=False,
+    )
 
 
-async def run_inline(steps: list[Step], state: RunState, resources: Resources, *,
-                     sleep: Sleep = asyncio.sleep) -> tuple[RunState, StepFailure | None]:
+async def run_inline(
+    steps: list[Step], state: RunState, resources: Resources, *, sleep: Sleep = asyncio.sleep
+) -> tuple[RunState, StepFailure | None]:
     """Run every step in this process; stop at the first failure and say which."""
     for step in steps:
         try:
             state = await run_step_with_retry(step, state, resources, sleep=sleep)
         except Exception as exc:
             failure = failure_of(step.name, exc)
-            log.warning("run.step_failed", step=step.name, code=failure.code, error=failure.message,
-                        exc_info=not isinstance(exc, PatchbayError))
+            log.warning(
+                "run.step_failed",
+                step=step.name,
+                code=failure.code,
+                error=failure.message,
+                exc_info=not isinstance(exc, PatchbayError),
+            )
             return state, failure
     return state, None

@@ -38,6 +38,11 @@ class ModelAnswer(BaseModel):
     safe_fallback: bool = Field(
         default=False, description="True when the text is the configured safe fallback message."
     )
+    quoted: bool = Field(
+        default=False,
+        description="True when the text quotes the input by design (the extractive summarizer): output "
+        "checks then skip the copied-input and repetition tests.",
+    )
     attempts: list[Attempt] = Field(default_factory=list)
 
 

@@ -233,7 +233,7 @@ _SENTENCE_END = re.compile(r"""[.!?\u2026]["')\]\u201d\u2019]*$""")
 
 def default_check(request: ModelRequest, response: ModelResponse, *, allow_copy: bool = False) -> str | None:
     """Why an answer is unusable (see :func:`patchbay.guards.answer_problem`), or None."""
-    problem = answer_problem(response.text, source="" if allow_copy else request.prompt)
+    problem = answer_problem(response.text, source=request.prompt, quoted=allow_copy)
     if problem:
         return problem
     if response.finish_reason == "length" and not _SENTENCE_END.search(response.text.strip()):

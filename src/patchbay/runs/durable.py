@@ -3,8 +3,8 @@
     intake ──enqueue(workflow id = run id)──▶ DBOS queue ──▶ pipeline_workflow
                                                                ├─ step: record "running"
                                                                ├─ step: validate / select / ... / write
-                                                               │    (output checkpointed; a retryable error
-                                                               │     waits with a durable sleep and tries again)
+                                                               │  (output checkpointed; a retryable
+                                                               │   error sleeps durably, then retries)
                                                                └─ step: record the outcome
 
 * The workflow id is derived from (integration, delivery id), so a redelivered webhook maps to the
@@ -65,8 +65,14 @@ class Submitted:
 class DurableEngine:
     """Configures and launches DBOS for one project, and submits deliveries to it."""
 
-    def __init__(self, runtime: Runtime, store: RunStore, *, executor_id: str | None = None,
-                 step_retry: StepRetry | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: RunStore,
+        *,
+        executor_id: str | None = None,
+        step_retry: StepRetry | None = None,
+    ) -> None:
         project = runtime.project
         self.runtime = runtime
         self.store = store
@@ -90,16 +96,20 @@ class DurableEngine:
             "executor_id": self.executor_id,
             "application_version": self.app_version,
             "log_level": "WARNING",
-            "run_admin_server": False,
         }
         _engine = self
         DBOS(config=config)
         DBOS.launch()
-        DBOS.register_queue(QUEUE_NAME, worker_concurrency=self.workers, polling_interval_sec=0.2,
-                            on_conflict="always_update")
+        DBOS.register_queue(
+            QUEUE_NAME, worker_concurrency=self.workers, polling_interval_sec=0.2, on_conflict="always_update"
+        )
         self._launched = True
-        log.info("runs.engine_started", executor_id=self.executor_id, app_version=self.app_version,
-                 database=self.database_url.split("://", 1)[0])
+        log.info(
+            "runs.engine_started",
+            executor_id=self.executor_id,
+            app_version=self.app_version,
+            database=self.database_url.split("://", 1)[0],
+        )
 
     def shutdown(self, *, timeout_s: int = 10) -> None:
         """Stop DBOS, letting in-flight steps finish up to ``timeout_s``; the rest resume later."""
@@ -119,13 +129,19 @@ class DurableEngine:
         if queue is None:  # pragma: no cover - registered at launch
             raise RuntimeError("the run queue is not registered; was the engine launched?")
         with SetWorkflowID(run_id):
-            await queue.enqueue_async(pipeline_workflow, integration, delivery.delivery_id, delivery.event_type,
-                                      delivery.event)
+            await queue.enqueue_async(
+                pipeline_workflow, integration, delivery.delivery_id, delivery.event_type, delivery.event
+            )
         if known is not None:
             return Submitted(run_id=run_id, duplicate=True)
         created = await asyncio.to_thread(
-            self.store.create, run_id=run_id, integration=integration, delivery_id=delivery.delivery_id,
-            environment=self.runtime.project.environment, event_type=delivery.event_type, event=delivery.event,
+            self.store.create,
+            run_id=run_id,
+            integration=integration,
+            delivery_id=delivery.delivery_id,
+            environment=self.runtime.project.environment,
+            event_type=delivery.event_type,
+            event=delivery.event,
         )
         return Submitted(run_id=run_id, duplicate=not created)
 
@@ -143,11 +159,18 @@ async def _record_start(state_json: dict[str, Any], event_type: str) -> None:
 
 
 @DBOS.step(name="patchbay.record_finish")
-async def _record_finish(state_json: dict[str, Any], status: str, error_step: str | None,
-                         error_code: str | None, error: str | None) -> None:
+async def _record_finish(
+    state_json: dict[str, Any], status: str, error_step: str | None, error_code: str | None, error: str | None
+) -> None:
     state = RunState.model_validate(state_json)
-    await asyncio.to_thread(_current().store.finish, state, status=status,  # type: ignore[arg-type]
-                            error_step=error_step, error_code=error_code, error=error)
+    await asyncio.to_thread(
+        _current().store.finish,
+        state,
+        status=status,  # type: ignore[arg-type]
+        error_step=error_step,
+        error_code=error_code,
+        error=error,
+    )
 
 
 @DBOS.step(name="patchbay.step")
@@ -160,13 +183,19 @@ async def _pipeline_step(integration: str, index: int, state_json: dict[str, Any
 
 
 @DBOS.workflow(name="patchbay.run")
-async def pipeline_workflow(integration: str, delivery_id: str, event_type: str,
-                            event: dict[str, Any]) -> dict[str, Any]:
+async def pipeline_workflow(
+    integration: str, delivery_id: str, event_type: str, event: dict[str, Any]
+) -> dict[str, Any]:
     """One run: every step is a checkpoint; failures are recorded, never raised past the run."""
     engine = _current()
     run_id = DBOS.workflow_id or run_id_for(integration, delivery_id)
-    state = RunState(run_id=run_id, integration=integration, delivery_id=delivery_id,
-                     environment=engine.runtime.project.environment, event=event)
+    state = RunState(
+        run_id=run_id,
+        integration=integration,
+        delivery_id=delivery_id,
+        environment=engine.runtime.project.environment,
+        event=event,
+    )
     await _record_start(state.model_dump(mode="json"), event_type)
     steps = engine.runtime.integration(integration).steps
     structlog.contextvars.bind_contextvars(run_id=run_id, integration=integration)
@@ -183,8 +212,13 @@ async def pipeline_workflow(integration: str, delivery_id: str, event_type: str,
                     delay = engine.step_retry.delay(attempt, exc)
                     if delay is None:
                         return await _fail(state, step.name, exc)
-                    log.warning("run.step_retry", step=step.name, attempt=attempt, delay_s=round(delay, 3),
-                                code=exc.code)
+                    log.warning(
+                        "run.step_retry",
+                        step=step.name,
+                        attempt=attempt,
+                        delay_s=round(delay, 3),
+                        code=exc.code,
+                    )
                     await DBOS.sleep_async(delay)
                     attempt += 1
                 except Exception as exc:
@@ -199,7 +233,12 @@ async def pipeline_workflow(integration: str, delivery_id: str, event_type: str,
 
 async def _fail(state: RunState, step_name: str, exc: BaseException) -> dict[str, Any]:
     failure = failure_of(step_name, exc)
-    log.warning("run.step_failed", step=step_name, code=failure.code, error=failure.message,
-                exc_info=not isinstance(exc, PatchbayError))
+    log.warning(
+        "run.step_failed",
+        step=step_name,
+        code=failure.code,
+        error=failure.message,
+        exc_info=not isinstance(exc, PatchbayError),
+    )
     await _record_finish(state.model_dump(mode="json"), "failed", failure.step, failure.code, failure.message)
     return {"status": "failed", "run_id": state.run_id, "error": failure.message}

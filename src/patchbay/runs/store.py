@@ -105,13 +105,26 @@ class RunStore:
         with self.engine.begin() as conn:
             yield conn
 
-    def create(self, *, run_id: str, integration: str, delivery_id: str, environment: str,
-               event_type: str | None, event: dict[str, Any]) -> bool:
+    def create(
+        self,
+        *,
+        run_id: str,
+        integration: str,
+        delivery_id: str,
+        environment: str,
+        event_type: str | None,
+        event: dict[str, Any],
+    ) -> bool:
         """Record a newly accepted delivery. False when a record for this delivery already exists."""
         row = {
-            "run_id": run_id, "integration": integration, "delivery_id": delivery_id,
-            "environment": environment, "event_type": event_type, "status": "queued",
-            "received_at": _now(), "event": event,
+            "run_id": run_id,
+            "integration": integration,
+            "delivery_id": delivery_id,
+            "environment": environment,
+            "event_type": event_type,
+            "status": "queued",
+            "received_at": _now(),
+            "event": event,
         }
         try:
             with self._tx() as conn:
@@ -132,8 +145,14 @@ class RunStore:
 
     def mark_running(self, state: RunState, *, event_type: str | None = None) -> None:
         """The run started (or resumed): create the record if intake could not, set status running."""
-        self.create(run_id=state.run_id, integration=state.integration, delivery_id=state.delivery_id,
-                    environment=state.environment, event_type=event_type, event=state.event)
+        self.create(
+            run_id=state.run_id,
+            integration=state.integration,
+            delivery_id=state.delivery_id,
+            environment=state.environment,
+            event_type=event_type,
+            event=state.event,
+        )
         with self._tx() as conn:
             conn.execute(
                 runs_table.update()
@@ -141,8 +160,15 @@ class RunStore:
                 .values(status="running", started_at=_now())
             )
 
-    def finish(self, state: RunState, *, status: Status, error_step: str | None = None,
-               error_code: str | None = None, error: str | None = None) -> None:
+    def finish(
+        self,
+        state: RunState,
+        *,
+        status: Status,
+        error_step: str | None = None,
+        error_code: str | None = None,
+        error: str | None = None,
+    ) -> None:
         """Write the final outcome of a run."""
         answer = state.answer
         values: dict[str, Any] = {
@@ -171,14 +197,21 @@ class RunStore:
         with self._tx() as conn:
             row = conn.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).mappings().first()
             if row is None:
-                rows = conn.execute(
-                    sa.select(runs_table).where(runs_table.c.run_id.startswith(run_id, autoescape=True)).limit(2)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        sa.select(runs_table)
+                        .where(runs_table.c.run_id.startswith(run_id, autoescape=True))
+                        .limit(2)
+                    )
+                    .mappings()
+                    .all()
+                )
                 row = rows[0] if len(rows) == 1 else None
         return dict(row) if row is not None else None
 
-    def list(self, *, integration: str | None = None, status: str | None = None,
-             limit: int = 50) -> list[dict[str, Any]]:
+    def list(
+        self, *, integration: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
         """Newest runs first, optionally filtered."""
         query = sa.select(runs_table).order_by(runs_table.c.received_at.desc()).limit(limit)
         if integration:

@@ -23,6 +23,7 @@ from patchbay.pipeline.state import ModelAnswer, RunState
 from patchbay.pipeline.step import Resources
 from patchbay.providers.base import ModelRequest, Provider
 from patchbay.providers.resilience import (
+    ChainResult,
     FallbackChain,
     Guarded,
     RetryPolicy,
@@ -124,6 +125,13 @@ class ModelStep:
         wrapped = [self._wrap(resources.providers[name], policy) for name in self.config.providers]
         return FallbackChain(wrapped, fallback_message=self.config.fallback_message)
 
+    def _quotes_input(self, result: ChainResult, resources: Resources) -> bool:
+        """Whether the provider that answered quotes its input by design (``extracts_from_input``)."""
+        if result.safe_fallback or result.position is None:
+            return False
+        provider = resources.providers.get(self.config.providers[result.position])
+        return bool(getattr(provider, "extracts_from_input", False))
+
     async def run(self, state: RunState, resources: Resources) -> RunState:
         """Ask the chain and put its answer, with every attempt made, into ``state.answer``."""
         if state.prompt is None:
@@ -150,6 +158,7 @@ class ModelStep:
             cost_usd=round(attempts.cost_usd, 6),
             fallback=result.safe_fallback or bool(result.position),
             safe_fallback=result.safe_fallback,
+            quoted=self._quotes_input(result, resources),
             attempts=attempts.attempts,
         )
         return state.model_copy(update={"answer": answer})

@@ -168,7 +168,7 @@ class PostprocessStep:
         self.config = config
         self._sanitizer = Sanitizer()
 
-    def clean(self, text: str, *, source: str = "") -> str:
+    def clean(self, text: str, *, source: str = "", quoted: bool = False) -> str:
         """The text to write for the model answer ``text`` to prompt ``source``; raises on a bad answer."""
         cfg = self.config
         raw = text
@@ -194,7 +194,7 @@ class PostprocessStep:
                 f"{cfg.min_sentences} needed (postprocess.min_sentences); nothing was written"
             )
         body = fit(sentences[: cfg.max_sentences], cfg.max_chars - len(cfg.prefix))
-        problem = answer_problem(body, source=source, max_chars=cfg.max_chars)
+        problem = answer_problem(body, source=source, max_chars=cfg.max_chars, quoted=quoted)
         if problem is None and not re.search(r"\w", PLACEHOLDER.sub("", body)):
             problem = "answer is only redaction placeholders"  # the guard misses "<EMAIL_1> <PHONE_1>."
         if problem is not None:
@@ -217,7 +217,7 @@ class PostprocessStep:
             raise StepError("postprocess step has no model answer to work on; put a 'model' step before it")
         if state.answer.safe_fallback:
             return state.model_copy(update={"output": state.answer.text})
-        output = self.clean(state.answer.text, source=state.prompt or "")
+        output = self.clean(state.answer.text, source=state.prompt or "", quoted=state.answer.quoted)
         return state.model_copy(update={"output": output})
 
 
