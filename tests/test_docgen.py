@@ -17,6 +17,14 @@ def test_reference_matches_the_models() -> None:
 
 def test_reference_documents_every_component_option() -> None:
     text = reference_markdown()
-    for needle in ("### `local`", "### `openai`", "### `prompt-api`", "### `jira`", "### `sanitize`",
-                   "`fallback_message`", "`max_body_bytes`", "`executor_id`"):
+    for needle in (
+        "### `local`",
+        "### `openai`",
+        "### `prompt-api`",
+        "### `jira`",
+        "### `sanitize`",
+        "`fallback_message`",
+        "`max_body_bytes`",
+        "`executor_id`",
+    ):
         assert needle in text

@@ -14,7 +14,7 @@ from patchbay.config.loader import LoadedProject, load_project
 from patchbay.errors import ConfigError, PatchbayError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
