@@ -1,4 +1,4 @@
-"""The pilot exactly as `make demo` runs it: the scaffolded project, the example ticket, the embedded model."""
+"""The pilot as `make demo` runs it: the scaffolded project, the example ticket, the embedded model."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from patchbay.errors import ModelOutputError, Permanent, StepError
 from patchbay.pipeline.state import ModelAnswer, RunState
 from patchbay.pipeline.step import Resources
-from patchbay.steps.postprocess import Config, build, split_sentences
+from patchbay.steps.postprocess import Config, PostprocessStep, build, split_sentences
 
 PROMPT = (
     "Summarize this ticket in 2-3 sentences.\nTitle: Checkout times out\n"
@@ -150,3 +150,21 @@ def test_inconsistent_limits_are_config_errors() -> None:
         Config.model_validate({"min_sentences": 4, "max_sentences": 3})
     with pytest.raises(ValidationError, match="prefix"):
         Config.model_validate({"max_chars": 40, "prefix": "x" * 30})
+
+
+def test_echoed_field_labels_are_removed() -> None:
+    step = PostprocessStep(Config(min_sentences=1, max_sentences=3))
+    text = (
+        "Title: Issue after upgrading to webpack 4. Description: A user reports that the build fails after "
+        "the upgrade. The plugin uses the deprecated Tapable.plugin API."
+    )
+    assert step.clean(text, source="Title: Issue after upgrading to webpack 4") == (
+        "A user reports that the build fails after the upgrade. "
+        "The plugin uses the deprecated Tapable.plugin API."
+    )
+
+
+def test_placeholder_only_answer_with_punctuation_is_rejected() -> None:
+    step = PostprocessStep(Config(min_sentences=1))
+    with pytest.raises(ModelOutputError, match="placeholders"):
+        step.clean("<EMAIL_1> <PHONE_1> <CARD_1>.", source="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -11,11 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load, user_errors
+from patchbay.errors import PatchbayError
 from patchbay.logs import configure_logging
-from patchbay.pipeline.build import build_runtime
+from patchbay.pipeline.build import Integration, Runtime, build_runtime
 from patchbay.pipeline.runner import StepFailure, final_status, run_inline
 from patchbay.pipeline.state import RunState
 from patchbay.runs.store import RunStore, sqlite_url
@@ -128,6 +131,51 @@ def _print_human(state: RunState, status: str, failure: StepFailure | None) -> N
                 )
 
 
+class _LazyProgress:
+    """A byte progress bar on stderr that appears only if a model file really has to be assembled."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("preparing the embedded model (first run only)", total=total)
+        assert self._task is not None
+        self._progress.update(self._task, completed=done)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+async def preload_models(runtime: Runtime, integration: Integration) -> None:
+    """Load the embedded models this integration uses now, with a progress bar for the one-time assembly."""
+    names = {
+        ref
+        for step in integration.spec.steps
+        for kind, _, ref in getattr(step.config, "refs", list)()
+        if kind == "provider"
+    }
+    progress = _LazyProgress()
+    try:
+        for name in sorted(names):
+            load = getattr(runtime.resources.providers.get(name), "load", None)
+            if load is not None:
+                await load(progress=progress)
+    finally:
+        progress.stop()
+
+
 def run(
     integration: Annotated[str, typer.Argument(help="Integration name from patchbay.yaml.")],
     event: Annotated[Path, typer.Option("--event", help="Event JSON file (a webhook body), or - for stdin.")],
@@ -173,6 +221,9 @@ def run(
 
         async def go() -> tuple[RunState, StepFailure | None]:
             try:
+                # Not fatal here: the model step reports a load failure and falls back like any other.
+                with contextlib.suppress(PatchbayError):
+                    await preload_models(runtime, spec)
                 return await run_inline(spec.steps, state, runtime.resources)
             finally:
                 await runtime.aclose()

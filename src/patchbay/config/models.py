@@ -119,9 +119,13 @@ class ProjectConfig(Strict):
     """A whole project: ``patchbay.yaml`` merged with ``environments/{env}.yaml``."""
 
     project: str = Field(default="patchbay", description="Project name; used in ids and logs.")
-    storage: StorageConfig = Field(default_factory=StorageConfig, description="Databases of runs and records.")
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="Databases of runs and records."
+    )
     secrets: SecretsConfig = Field(default_factory=SecretsConfig, description="How ${secret:NAME} resolves.")
-    server: ServerConfig = Field(default_factory=ServerConfig, description="The `patchbay serve` HTTP server.")
+    server: ServerConfig = Field(
+        default_factory=ServerConfig, description="The `patchbay serve` HTTP server."
+    )
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="This process's identity.")
     providers: dict[str, ComponentSpec] = Field(
         default_factory=dict, description="Model providers by name: '{name: {type: ..., options...}}'."

