@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from fakes import FakeJira, FakeOpenAI
 
@@ -12,6 +13,13 @@ SUMMARY = (
     "EU customers hit a checkout timeout after the 2.14.1 deploy. "
     "Retrying does not help, so the release is the likely cause."
 )
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    """Commands configure structlog process-wide; give every test the defaults back."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

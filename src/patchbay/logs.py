@@ -13,6 +13,20 @@ import sys
 import structlog
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of each log line, not at configuration time.
+
+    A logger bound to the stream object of the moment breaks once that stream is replaced and closed
+    (test runners capture stderr, daemons redirect it).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(environment: str = "dev", *, json: bool | None = None, level: str = "INFO") -> None:
     """Set up structlog and the stdlib root logger once per process."""
     use_json = json if json is not None else environment in {"stage", "prod"}
@@ -29,7 +43,7 @@ def configure_logging(environment: str = "dev", *, json: bool | None = None, lev
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric if isinstance(numeric, int) else 20),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

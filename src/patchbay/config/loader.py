@@ -204,6 +204,12 @@ def _resolver(root: Path, secrets_cfg: dict[str, Any], variables: Mapping[str, s
     return SecretResolver(providers)
 
 
+def _located(positions: Positions, path: Path_, message: str, allowed: str | None = None) -> ConfigIssue:
+    """A ``ConfigIssue`` for the value at ``path``, at the file and line it came from."""
+    file, line = _line(positions, path)
+    return ConfigIssue(file=file, line=line, field=_dotted(path), message=message, allowed=allowed)
+
+
 def _line(positions: Positions, path: Path_) -> tuple[str | None, int | None]:
     probe = path
     while True:
@@ -247,7 +253,6 @@ def _interpolate(
         if match.group(0) == "$${":
             return "${"
         expr = match.group(1).strip()
-        file, line = _line(positions, path)
         if expr.startswith("secret:"):
             key, has_default, fallback = expr.removeprefix("secret:").partition(":-")
             key = key.strip()
@@ -257,12 +262,11 @@ def _interpolate(
                 if has_default:
                     return fallback
                 issues.append(
-                    ConfigIssue(
-                        file=file,
-                        line=line,
-                        field=_dotted(path),
-                        message=exc.message,
-                        allowed="a secret available from the configured secret providers",
+                    _located(
+                        positions,
+                        path,
+                        exc.message,
+                        "a secret available from the configured secret providers",
                     )
                 )
                 return ""
@@ -272,12 +276,11 @@ def _interpolate(
         name = name.strip()
         if not _ENV_NAME.match(name):
             issues.append(
-                ConfigIssue(
-                    file=file,
-                    line=line,
-                    field=_dotted(path),
-                    message=f"invalid reference '${{{expr}}}'",
-                    allowed="${VAR}, ${VAR:-default}, ${secret:NAME}, or $${ for a literal",
+                _located(
+                    positions,
+                    path,
+                    f"invalid reference '${{{expr}}}'",
+                    "${VAR}, ${VAR:-default}, ${secret:NAME}, or $${ for a literal",
                 )
             )
             return ""
@@ -286,12 +289,11 @@ def _interpolate(
         if sep:
             return default
         issues.append(
-            ConfigIssue(
-                file=file,
-                line=line,
-                field=_dotted(path),
-                message=f"environment variable {name} is not set",
-                allowed=f"export {name}=..., add it to .env, or write ${{{name}:-default}}",
+            _located(
+                positions,
+                path,
+                f"environment variable {name} is not set",
+                f"export {name}=..., add it to .env, or write ${{{name}:-default}}",
             )
         )
         return ""
@@ -365,26 +367,19 @@ def _component(
     try:
         module = registry.load(kind, type_name)
     except ConfigError:
-        file, line = _line(positions, type_path)
         issues.append(
-            ConfigIssue(
-                file=file,
-                line=line,
-                field=_dotted(type_path),
-                message=f"unknown {kind} {type_name!r}",
-                allowed=", ".join(sorted(registry.names(kind))),
+            _located(
+                positions, type_path, f"unknown {kind} {type_name!r}", ", ".join(sorted(registry.names(kind)))
             )
         )
         return None
     except ImportError as exc:
-        file, line = _line(positions, type_path)
         issues.append(
-            ConfigIssue(
-                file=file,
-                line=line,
-                field=_dotted(type_path),
-                message=f"{kind} {type_name!r} cannot be loaded: {exc}",
-                allowed="install the package that provides it",
+            _located(
+                positions,
+                type_path,
+                f"{kind} {type_name!r} cannot be loaded: {exc}",
+                "install the package that provides it",
             )
         )
         return None
@@ -436,14 +431,12 @@ def _validate_components(loaded: LoadedProject, positions: Positions, issues: li
         for index, item in enumerate(integ.steps):
             step_path: Path_ = (*base, "steps", index)
             if len(item) != 1:
-                file, line = _line(positions, step_path)
                 issues.append(
-                    ConfigIssue(
-                        file=file,
-                        line=line,
-                        field=_dotted(step_path),
-                        message=f"a step is a one-key mapping, got keys {sorted(item)}",
-                        allowed=", ".join(registry.names("step")),
+                    _located(
+                        positions,
+                        step_path,
+                        f"a step is a one-key mapping, got keys {sorted(item)}",
+                        ", ".join(registry.names("step")),
                     )
                 )
                 continue
@@ -479,13 +472,11 @@ def _check_refs(
     known = {"provider": loaded.config.providers, "target": loaded.config.targets}
     for kind, field_name, ref in refs():
         if ref not in known[kind]:
-            file, line = _line(positions, (*path, field_name))
             issues.append(
-                ConfigIssue(
-                    file=file,
-                    line=line,
-                    field=_dotted((*path, field_name)),
-                    message=f"no {kind} named {ref!r}",
-                    allowed=", ".join(sorted(known[kind])) or f"define one under '{kind}s:'",
+                _located(
+                    positions,
+                    (*path, field_name),
+                    f"no {kind} named {ref!r}",
+                    ", ".join(sorted(known[kind])) or f"define one under '{kind}s:'",
                 )
             )

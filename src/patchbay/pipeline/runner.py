@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 
@@ -21,6 +22,7 @@ from patchbay.pipeline.step import Resources, Step
 log = structlog.get_logger("patchbay.pipeline")
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,18 +74,32 @@ async def run_step_with_retry(
     sleep: Sleep = asyncio.sleep,
 ) -> RunState:
     """``run_step``, repeated on retryable errors as ``policy`` allows."""
+    return await retrying(step.name, lambda: run_step(step, state, resources), policy=policy, sleep=sleep)
+
+
+async def retrying(
+    step_name: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    policy: StepRetry | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """Await ``call()`` again after each retryable error, as long as ``policy`` allows; then re-raise.
+
+    The durable runner passes DBOS's durable sleep, so a wait survives a restart.
+    """
     policy = policy or StepRetry()
     attempt = 1
     while True:
         try:
-            return await run_step(step, state, resources)
+            return await call()
         except Retryable as exc:
             delay = policy.delay(attempt, exc)
             if delay is None:
                 raise
             log.warning(
                 "run.step_retry",
-                step=step.name,
+                step=step_name,
                 attempt=attempt,
                 delay_s=round(delay, 3),
                 code=exc.code,

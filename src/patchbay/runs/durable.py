@@ -22,6 +22,7 @@ DBOS is a process-wide singleton, so one :class:`DurableEngine` is active per pr
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import socket
 from dataclasses import dataclass
@@ -31,9 +32,9 @@ import structlog
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from patchbay.connectors.base import Delivery
-from patchbay.errors import PatchbayError, Retryable
+from patchbay.errors import PatchbayError
 from patchbay.pipeline.build import Runtime
-from patchbay.pipeline.runner import StepRetry, failure_of, final_status, run_step
+from patchbay.pipeline.runner import StepRetry, failure_of, final_status, retrying, run_step
 from patchbay.pipeline.state import RunState
 from patchbay.runs.store import RunStore, enable_wal
 
@@ -201,28 +202,17 @@ async def pipeline_workflow(
     structlog.contextvars.bind_contextvars(run_id=run_id, integration=integration)
     try:
         for index, step in enumerate(steps):
-            attempt = 1
-            while True:
-                try:
-                    state = RunState.model_validate(
-                        await _pipeline_step(integration, index, state.model_dump(mode="json"))
-                    )
-                    break
-                except Retryable as exc:
-                    delay = engine.step_retry.delay(attempt, exc)
-                    if delay is None:
-                        return await _fail(state, step.name, exc)
-                    log.warning(
-                        "run.step_retry",
-                        step=step.name,
-                        attempt=attempt,
-                        delay_s=round(delay, 3),
-                        code=exc.code,
-                    )
-                    await DBOS.sleep_async(delay)
-                    attempt += 1
-                except Exception as exc:
-                    return await _fail(state, step.name, exc)
+            snapshot = state.model_dump(mode="json")
+            try:
+                result = await retrying(
+                    step.name,
+                    functools.partial(_pipeline_step, integration, index, snapshot),
+                    policy=engine.step_retry,
+                    sleep=DBOS.sleep_async,
+                )
+            except Exception as exc:
+                return await _fail(state, step.name, exc)
+            state = RunState.model_validate(result)
         status = final_status(state)
         await _record_finish(state.model_dump(mode="json"), status, None, None, None)
         log.info("run.finished", status=status)
