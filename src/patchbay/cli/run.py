@@ -120,14 +120,17 @@ def _print_human(state: RunState, status: str, failure: StepFailure | None) -> N
             f"\n[bold]write[/] -> {state.write.target}: {state.write.status}"
             + (f" ({state.write.detail})" if state.write.detail else ""),
             highlight=False,
+            soft_wrap=True,
         )
         for req in state.write.requests:
-            console.print(f"  {req.method} {req.url}", highlight=False)
+            console.print(f"  {req.method} {req.url}", highlight=False, soft_wrap=True)
             for name, value in req.headers.items():
-                console.print(f"  {name}: {value}", highlight=False)
+                console.print(f"  {name}: {value}", highlight=False, soft_wrap=True)
             if req.json_body is not None:
                 console.print(
-                    "  " + json.dumps(req.json_body, indent=2).replace("\n", "\n  "), highlight=False
+                    "  " + json.dumps(req.json_body, indent=2).replace("\n", "\n  "),
+                    highlight=False,
+                    soft_wrap=True,
                 )
 
 

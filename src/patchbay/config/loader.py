@@ -14,20 +14,21 @@ Every problem found is reported at once, each with file, line, field path and wh
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 
 from patchbay import registry
+from patchbay.config.interpolate import interpolate
+from patchbay.config.issues import located, pydantic_issues
 from patchbay.config.models import IntegrationConfig, ProjectConfig
 from patchbay.config.secrets import EnvSecrets, FileSecrets, SecretProvider, SecretResolver
 from patchbay.config.yamlsource import Path_, Positions, deep_merge, load_yaml
-from patchbay.errors import ConfigError, ConfigIssue, SecretError
+from patchbay.errors import ConfigError, ConfigIssue
 
 PROJECT_FILE = "patchbay.yaml"
 ENVIRONMENT_ALIASES = {
@@ -38,8 +39,6 @@ ENVIRONMENT_ALIASES = {
     "prod": "prod",
     "production": "prod",
 }
-_REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def load_project(
     secrets_cfg = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
     resolver = _resolver(root, secrets_cfg or {}, variables)
     secret_paths: set[Path_] = set()
-    data = _interpolate(data, (), positions, variables, resolver, issues, secret_paths)
+    data = interpolate(data, (), positions, variables, resolver, issues, secret_paths)
     if issues:
         raise ConfigError(f"cannot resolve references in {', '.join(files)}", issues=issues)
 
@@ -204,157 +203,6 @@ def _resolver(root: Path, secrets_cfg: dict[str, Any], variables: Mapping[str, s
     return SecretResolver(providers)
 
 
-def _located(positions: Positions, path: Path_, message: str, allowed: str | None = None) -> ConfigIssue:
-    """A ``ConfigIssue`` for the value at ``path``, at the file and line it came from."""
-    file, line = _line(positions, path)
-    return ConfigIssue(file=file, line=line, field=_dotted(path), message=message, allowed=allowed)
-
-
-def _line(positions: Positions, path: Path_) -> tuple[str | None, int | None]:
-    probe = path
-    while True:
-        if probe in positions:
-            return positions[probe]
-        if not probe:
-            return None, None
-        probe = probe[:-1]
-
-
-def _dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _interpolate(
-    value: Any,
-    path: Path_,
-    positions: Positions,
-    variables: Mapping[str, str],
-    resolver: SecretResolver,
-    issues: list[ConfigIssue],
-    secret_paths: set[Path_],
-) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: _interpolate(v, (*path, k), positions, variables, resolver, issues, secret_paths)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _interpolate(v, (*path, i), positions, variables, resolver, issues, secret_paths)
-            for i, v in enumerate(value)
-        ]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$${":
-            return "${"
-        expr = match.group(1).strip()
-        if expr.startswith("secret:"):
-            key, has_default, fallback = expr.removeprefix("secret:").partition(":-")
-            key = key.strip()
-            try:
-                secret = resolver.resolve(key)
-            except SecretError as exc:
-                if has_default:
-                    return fallback
-                issues.append(
-                    _located(
-                        positions,
-                        path,
-                        exc.message,
-                        "a secret available from the configured secret providers",
-                    )
-                )
-                return ""
-            secret_paths.add(path)
-            return secret
-        name, sep, default = expr.partition(":-")
-        name = name.strip()
-        if not _ENV_NAME.match(name):
-            issues.append(
-                _located(
-                    positions,
-                    path,
-                    f"invalid reference '${{{expr}}}'",
-                    "${VAR}, ${VAR:-default}, ${secret:NAME}, or $${ for a literal",
-                )
-            )
-            return ""
-        if name in variables and variables[name] != "":
-            return variables[name]
-        if sep:
-            return default
-        issues.append(
-            _located(
-                positions,
-                path,
-                f"environment variable {name} is not set",
-                f"export {name}=..., add it to .env, or write ${{{name}:-default}}",
-            )
-        )
-        return ""
-
-    return _REF.sub(replace, value)
-
-
-def pydantic_issues(
-    exc: ValidationError, prefix: Path_, positions: Positions, model: type[BaseModel] | None = None
-) -> list[ConfigIssue]:
-    """Turn a pydantic ``ValidationError`` into located, fixable ``ConfigIssue`` objects."""
-    found: list[ConfigIssue] = []
-    for err in exc.errors(include_url=False):
-        loc: Path_ = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
-        file, line = _line(positions, loc)
-        kind = err["type"]
-        allowed: str | None = None
-        message = err["msg"]
-        if kind == "extra_forbidden":
-            message = "unknown key"
-            fields = _fields_at(model, tuple(err["loc"][:-1])) if model is not None else None
-            allowed = ", ".join(sorted(fields)) if fields else None
-        elif kind == "missing":
-            message = "required field is missing"
-            file, line = _line(positions, loc[:-1])
-        elif kind == "literal_error":
-            allowed = str(err.get("ctx", {}).get("expected", "")) or None
-        elif ("input" in err and kind.endswith("_type")) or kind.endswith("_parsing"):
-            message = f"{err['msg']} (got {type(err.get('input')).__name__})"
-        found.append(ConfigIssue(file=file, line=line, field=_dotted(loc), message=message, allowed=allowed))
-    return found
-
-
-def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str] | None:
-    current: Any = model
-    for part in loc:
-        if current is None:
-            return None
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(part))
-            if info is None:
-                return None
-            current = _unwrap(info.annotation)
-        else:
-            current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """dict[str, X] / list[X] / X | None -> X (the model class one level down), else None."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in reversed(get_args(annotation)):
-        inner = _unwrap(arg)
-        if inner is not None:
-            return inner
-    return None
-
-
 def _component(
     kind: registry.Kind,
     type_name: str,
@@ -368,14 +216,14 @@ def _component(
         module = registry.load(kind, type_name)
     except ConfigError:
         issues.append(
-            _located(
+            located(
                 positions, type_path, f"unknown {kind} {type_name!r}", ", ".join(sorted(registry.names(kind)))
             )
         )
         return None
     except ImportError as exc:
         issues.append(
-            _located(
+            located(
                 positions,
                 type_path,
                 f"{kind} {type_name!r} cannot be loaded: {exc}",
@@ -432,7 +280,7 @@ def _validate_components(loaded: LoadedProject, positions: Positions, issues: li
             step_path: Path_ = (*base, "steps", index)
             if len(item) != 1:
                 issues.append(
-                    _located(
+                    located(
                         positions,
                         step_path,
                         f"a step is a one-key mapping, got keys {sorted(item)}",
@@ -473,7 +321,7 @@ def _check_refs(
     for kind, field_name, ref in refs():
         if ref not in known[kind]:
             issues.append(
-                _located(
+                located(
                     positions,
                     (*path, field_name),
                     f"no {kind} named {ref!r}",
