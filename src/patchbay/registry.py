@@ -52,6 +52,11 @@ BUILTINS: dict[Kind, dict[str, str]] = {
     },
     "source": {
         "jira": "patchbay.connectors.jira.source",
+        "github": "patchbay.connectors.github.source",
+        "slack": "patchbay.connectors.slack.source",
+        "zendesk": "patchbay.connectors.zendesk.source",
+        "standard-webhooks": "patchbay.connectors.standard_webhooks.source",
+        "http": "patchbay.connectors.http.source",
     },
 }
 

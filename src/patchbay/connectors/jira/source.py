@@ -4,25 +4,27 @@ Jira Cloud signs an admin webhook that has a secret with ``X-Hub-Signature: sha2
 HMAC-SHA256 of the raw body under the secret; there is no timestamp, so replays are caught by the
 delivery id (``X-Atlassian-Webhook-Identifier``, stable across Jira's retries). Data Center sends no
 signature unless a plugin adds one; use ``allow_unsigned`` only for local development.
+
+The check itself is the shared ``jira`` scheme (:mod:`patchbay.auth.inbound.jira`); bodies parse with
+:mod:`patchbay.strict_json` (depth, NaN, huge integers and duplicate keys are refused with a 400).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from patchbay import strict_json
+from patchbay.auth.inbound import jira as jira_scheme
+from patchbay.auth.inbound.jira import JiraSignature
 from patchbay.connectors.base import Delivery
 from patchbay.errors import RequestError
 from patchbay.registry import BuildContext
 
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
-_PREFIX = "sha256="
-_HEX_LENGTH = 64
 
 
 class Config(BaseModel):
@@ -52,15 +54,19 @@ class JiraSource:
     def __init__(self, config: Config, *, name: str = "jira") -> None:
         self.name = name
         self.config = config
-        self._secrets = [
-            s.get_secret_value().encode()
-            for s in (config.secret, config.previous_secret)
-            if s is not None and s.get_secret_value()
-        ]
+        self._verifier: JiraSignature | None = None
+        if config.secret is not None and config.secret.get_secret_value():
+            self._verifier = JiraSignature(
+                jira_scheme.Config(
+                    secret=config.secret,
+                    previous_secret=config.previous_secret,
+                    header=config.signature_header,
+                )
+            )
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Check the HMAC signature over the raw body; raise ``RequestError`` (401) when it fails."""
-        if not self._secrets:
+        if self._verifier is None:
             if self.config.allow_unsigned:
                 return
             raise RequestError(
@@ -70,30 +76,11 @@ class JiraSource:
                 status_code=401,
                 code="no_secret_configured",
             )
-        header = self.config.signature_header
-        value = _lower_keys(headers).get(header.lower())
-        if value is None or not value.strip():
-            raise RequestError(
-                f"missing {header} header; set a secret on the Jira webhook so Jira signs its deliveries, "
-                f"or point signature_header at the header your sender uses",
-                status_code=401,
-                code="signature_missing",
-            )
-        given = _parse_signature(value.strip(), header)
-        for secret in self._secrets:
-            expected = hmac.new(secret, body, hashlib.sha256).digest()
-            if hmac.compare_digest(given, expected):
-                return
-        raise RequestError(
-            f"{header} does not match the request body; check that the secret in Jira's webhook settings "
-            "equals the configured 'secret' and that no proxy re-encodes the body",
-            status_code=401,
-            code="signature_invalid",
-        )
+        self._verifier.verify(headers, body)
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Turn a (verified) delivery into a :class:`Delivery`; raise ``RequestError`` (400) on bad JSON."""
-        event = _load_json(body)
+        event = strict_json.loads(body)
         if not isinstance(event, dict):
             raise RequestError(
                 f"a Jira webhook body must be a JSON object, got {_json_kind(event)}",
@@ -116,55 +103,6 @@ class JiraSource:
 
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {key.lower(): value for key, value in headers.items()}
-
-
-def _parse_signature(value: str, header: str) -> bytes:
-    hint = f"{header} must look like 'sha256=<64 hex digits>'"
-    if not value.lower().startswith(_PREFIX):
-        scheme = value.split("=", 1)[0][:16] if "=" in value else "no scheme"
-        raise RequestError(f"{hint}; got {scheme!r}", status_code=401, code="signature_invalid")
-    digest = value[len(_PREFIX) :]
-    if len(digest) != _HEX_LENGTH:
-        raise RequestError(
-            f"{hint}; the digest has {len(digest)} characters", status_code=401, code="signature_invalid"
-        )
-    try:
-        return bytes.fromhex(digest)
-    except ValueError:
-        raise RequestError(
-            f"{hint}; the digest is not hexadecimal", status_code=401, code="signature_invalid"
-        ) from None
-
-
-class _NonFiniteNumber(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFiniteNumber(name)
-
-
-def _load_json(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except _NonFiniteNumber as exc:
-        raise RequestError(
-            f"the body contains {exc}, which is not valid JSON; send finite numbers only",
-            status_code=400,
-            code="invalid_json",
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise RequestError(
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            status_code=400,
-            code="invalid_json",
-        ) from None
-    except UnicodeDecodeError:
-        raise RequestError(
-            "the body is not UTF-8 encoded JSON", status_code=400, code="invalid_json"
-        ) from None
-    except RecursionError:
-        raise RequestError("the body is nested too deeply", status_code=400, code="invalid_json") from None
 
 
 _KINDS: dict[type, str] = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}

@@ -1,0 +1,1 @@
+"""Authentication: who may call Patchbay (``inbound``) and how Patchbay proves itself (``outbound``)."""
