@@ -21,7 +21,8 @@ from patchbay.logs import configure_logging
 from patchbay.pipeline.build import Integration, Runtime, build_runtime
 from patchbay.pipeline.runner import StepFailure, final_status, run_inline
 from patchbay.pipeline.state import RunState
-from patchbay.runs.store import RunStore, sqlite_url
+from patchbay.runs.databases import resolve
+from patchbay.runs.store import RunStore
 
 
 def read_event(path: Path) -> dict[str, Any]:
@@ -45,9 +46,8 @@ def read_event(path: Path) -> dict[str, Any]:
 
 
 def run_store_for(project: Any) -> RunStore:
-    """The run-record store configured for a project (default: SQLite in the data folder)."""
-    url = project.config.storage.runs_url or sqlite_url(project.data_dir / "runs.sqlite")
-    return RunStore(url)
+    """The run-record store of a project: SQLite in the data folder, or PostgreSQL to scale out."""
+    return RunStore(resolve(project).runs_url)
 
 
 def result_json(state: RunState, status: str, failure: StepFailure | None) -> dict[str, Any]:

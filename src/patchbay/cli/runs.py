@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load
+from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load, user_errors
 from patchbay.cli.run import run_store_for
+from patchbay.pipeline.build import build_runtime
+from patchbay.runs.durable import DurableEngine
 
 app = typer.Typer(help="Inspect run records.", no_args_is_help=False, invoke_without_command=True)
 
@@ -118,3 +120,50 @@ def show_run(
             value = state[key]
             text = value if isinstance(value, str) else json.dumps(value, indent=2)
             console.print(f"\n[bold]{key}[/]\n{text}", highlight=False)
+
+
+@app.command("replay")
+def replay_runs(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (or a unique prefix) to replay.")] = None,
+    config: ConfigOption = None,
+    env: EnvOption = None,
+    from_step: Annotated[
+        str | None,
+        typer.Option(
+            help="Re-run from this step, reusing earlier steps' outputs (default: the failed step)."
+        ),
+    ] = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="Replay every failed run.")] = False,
+    integration: Annotated[str | None, typer.Option(help="With --all-failed: only this integration.")] = None,
+) -> None:
+    """Replay failed runs: each replay is a new run linked to the old one; a worker executes it."""
+    if (run_id is None) == (not all_failed):
+        err_console.print("[bold red]error:[/] give a RUN_ID, or --all-failed [--integration NAME]")
+        raise typer.Exit(2)
+    project = load(config, env)
+    with user_errors():
+        runtime = build_runtime(project)
+        store = run_store_for(project)
+        engine = DurableEngine(runtime, store, role="intake")
+        engine.launch(heartbeat=False)
+        try:
+            if run_id is not None:
+                row = store.get(run_id)
+                if row is None:
+                    err_console.print(
+                        f"[bold red]error:[/] no run {run_id!r}; list them with 'patchbay runs list'"
+                    )
+                    raise typer.Exit(1)
+                targets = [row["run_id"]]
+            else:
+                targets = [
+                    r["run_id"] for r in store.list(integration=integration, status="failed", limit=10_000)
+                ]
+            if not targets:
+                console.print("no failed runs to replay")
+            for old in targets:
+                new = engine.replay(old, from_step=from_step)
+                console.print(f"replaying {old} as {new}", highlight=False)
+        finally:
+            engine.shutdown()
+            store.close()

@@ -1,7 +1,9 @@
-"""``patchbay serve``: the webhook app and the durable worker in one process."""
+"""``patchbay serve`` (webhooks + runs, or ``--no-worker`` for intake only) and ``patchbay worker``."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Annotated
 
 import typer
@@ -14,39 +16,53 @@ from patchbay.logs import configure_logging
 from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine
 
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Stable, unique id of this process (default: runtime.executor_id, else host-project[-role])."
+    ),
+]
+ShutdownOption = Annotated[int, typer.Option(help="Seconds in-flight steps get to finish on SIGTERM.")]
+LogJsonOption = Annotated[
+    bool | None,
+    typer.Option("--log-json/--log-console", help="Log format (default: console in dev, else JSON)."),
+]
+
 
 def serve(
     config: ConfigOption = None,
     env: EnvOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default: server.host).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default: server.port).")] = None,
-    executor_id: Annotated[
-        str | None,
-        typer.Option(help="Stable unique id of this process (default: runtime.executor_id or host-project)."),
-    ] = None,
-    shutdown_timeout: Annotated[
-        int, typer.Option(help="Seconds in-flight steps get to finish on SIGTERM.")
-    ] = 10,
-    log_json: Annotated[
-        bool | None, typer.Option("--log-json/--log-console", help="Log format (default by env).")
-    ] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Intake only: accept deliveries, leave the runs to 'patchbay worker'."
+        ),
+    ] = False,
+    executor_id: ExecutorOption = None,
+    shutdown_timeout: ShutdownOption = 10,
+    log_json: LogJsonOption = None,
 ) -> None:
-    """Serve webhooks (POST /hooks/{integration}, GET /healthz) and run accepted deliveries durably."""
+    """Serve webhooks (POST /hooks/{integration}, GET /healthz, /admin/...) and run accepted deliveries."""
     project = load(config, env)
     configure_logging(project.environment, json=log_json)
     with user_errors():
         runtime = build_runtime(project)
         store = run_store_for(project)
-        engine = DurableEngine(runtime, store, executor_id=executor_id)
+        engine = DurableEngine(runtime, store, executor_id=executor_id, role="intake" if no_worker else "all")
         engine.launch()
-    app = create_app(runtime, engine)
+    app = create_app(runtime, engine, admin=engine)
     bind_host = host or project.config.server.host
     bind_port = port or project.config.server.port
     console.print(
-        f"patchbay serving {project.config.project} ({project.environment}) on "
-        f"http://{bind_host}:{bind_port}  integrations: {', '.join(sorted(runtime.integrations))}",
+        f"patchbay serving {project.config.project} ({project.environment}, {engine.databases.kind}, "
+        f"{'intake only' if no_worker else 'intake + runs'}) on http://{bind_host}:{bind_port}  "
+        f"integrations: {', '.join(sorted(runtime.integrations))}",
         highlight=False,
+        soft_wrap=True,
     )
+    # uvicorn turns SIGTERM/SIGINT into a graceful stop: no new requests, open ones finish.
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -59,6 +75,37 @@ def serve(
     )
     try:
         server.run()
+    finally:
+        engine.shutdown(timeout_s=shutdown_timeout)
+        store.close()
+
+
+def worker(
+    config: ConfigOption = None,
+    env: EnvOption = None,
+    executor_id: ExecutorOption = None,
+    shutdown_timeout: ShutdownOption = 10,
+    log_json: LogJsonOption = None,
+) -> None:
+    """Run accepted deliveries (no HTTP). Start any number, on any number of machines, against PostgreSQL."""
+    project = load(config, env)
+    configure_logging(project.environment, json=log_json)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with user_errors():
+        runtime = build_runtime(project)
+        store = run_store_for(project)
+        engine = DurableEngine(runtime, store, executor_id=executor_id, role="worker")
+        engine.launch()
+    console.print(
+        f"patchbay worker {engine.executor_id} ({project.environment}, {engine.databases.kind}) running "
+        f"{', '.join(sorted(runtime.integrations))}; SIGTERM stops it gracefully",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        stop.wait()
     finally:
         engine.shutdown(timeout_s=shutdown_timeout)
         store.close()

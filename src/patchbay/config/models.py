@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from patchbay.config.limits import LimitsConfig
 
 DEFAULT_FALLBACK_MESSAGE = "Sorry, I'm having trouble accessing that data. Please try again shortly."
 
@@ -58,6 +60,18 @@ class ServerConfig(Strict):
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=8787, ge=1, le=65535, description="TCP port.")
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger webhook bodies get 413.")
+    max_queue_depth: int = Field(
+        default=10_000,
+        ge=0,
+        description="Back-pressure: with more runs than this waiting, intake answers 503 with Retry-After "
+        "instead of queueing more. 0 turns the check off.",
+    )
+    retry_after_s: int = Field(default=5, ge=1, le=3600, description="Retry-After sent with that 503.")
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the admin API (/admin/...). Unset: the admin API answers only "
+        "localhost, and only in dev. Use ${secret:...}.",
+    )
 
 
 class RuntimeConfig(Strict):
@@ -74,6 +88,33 @@ class RuntimeConfig(Strict):
         "same version; change it only when a workflow's steps change incompatibly.",
     )
     workers: int = Field(default=4, ge=1, le=256, description="Runs executed concurrently by one process.")
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, le=300, description="How often a process records it is alive."
+    )
+    dead_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A worker silent this long is dead: a survivor resumes its runs at their last "
+        "finished step.",
+    )
+
+
+class RetentionConfig(Strict):
+    """How long history is kept; pruned by a scheduled job, never on the request path."""
+
+    dedupe_days: float = Field(
+        default=7.0,
+        ge=1.0,
+        description="Run records (and so delivery ids) are kept this long: a redelivery within it never runs "
+        "twice. Keep it at least as long as your sources' longest redelivery window.",
+    )
+    history_days: float = Field(
+        default=7.0,
+        ge=0.1,
+        description="The durable engine's step checkpoints are kept this long; 'runs replay --from-step' "
+        "needs them.",
+    )
 
 
 class ComponentSpec(BaseModel):
@@ -127,6 +168,12 @@ class ProjectConfig(Strict):
         default_factory=ServerConfig, description="The `patchbay serve` HTTP server."
     )
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="This process's identity.")
+    limits: LimitsConfig = Field(
+        default_factory=LimitsConfig, description="Inbound rate limits (429 with Retry-After)."
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long history is kept."
+    )
     providers: dict[str, ComponentSpec] = Field(
         default_factory=dict, description="Model providers by name: '{name: {type: ..., options...}}'."
     )

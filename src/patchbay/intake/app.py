@@ -10,6 +10,7 @@ A 202 means the delivery is durably recorded; a redelivery of the same delivery 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -22,7 +23,9 @@ from starlette.routing import Route
 
 from patchbay.connectors.base import Delivery
 from patchbay.errors import RequestError
+from patchbay.intake.admin import Replayer, admin_routes
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
+from patchbay.intake.ratelimit import RequestLimits
 from patchbay.pipeline.build import Runtime
 
 log = structlog.get_logger("patchbay.intake")
@@ -57,9 +60,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(runtime: Runtime, submitter: Submitter) -> Starlette:
-    """Build the app for one project runtime; ``submitter`` durably accepts deliveries."""
+def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None = None) -> Starlette:
+    """Build the app for one project runtime; ``submitter`` durably accepts deliveries.
+
+    ``admin`` (the durable engine) adds the admin API (:mod:`patchbay.intake.admin`).
+    """
     limit = runtime.project.config.server.max_body_bytes
+    limits = RequestLimits(runtime.project.config.limits)
 
     async def hook(request: Request) -> Response:
         rid = request_id(request)
@@ -72,6 +79,19 @@ def create_app(runtime: Runtime, submitter: Submitter) -> Starlette:
                 "unknown_integration",
                 f"no integration named {name!r}; configured: "
                 f"{', '.join(sorted(runtime.integrations)) or 'none'}",
+            )
+        limited = limits.check(request, name)
+        if limited is not None:
+            return limited
+        overloaded = getattr(submitter, "overloaded", None)
+        if overloaded is not None and await asyncio.to_thread(overloaded):
+            log.warning("intake.backpressure", integration=name, request_id=rid)
+            return error_response(
+                request,
+                503,
+                "overloaded",
+                "too many runs are waiting (server.max_queue_depth); retry after the Retry-After delay",
+                headers={"Retry-After": str(runtime.project.config.server.retry_after_s)},
             )
         try:
             body = await read_body(request, limit)
@@ -165,6 +185,7 @@ def create_app(runtime: Runtime, submitter: Submitter) -> Starlette:
         routes=[
             Route("/hooks/{integration}", hook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *(admin_routes(runtime.project, admin) if admin is not None else []),
         ],
         exception_handlers=handlers,
     )

@@ -83,10 +83,12 @@ async def retrying(
     *,
     policy: StepRetry | None = None,
     sleep: Sleep = asyncio.sleep,
+    on_error: Callable[[int, PatchbayError, float | None], None] | None = None,
 ) -> T:
     """Await ``call()`` again after each retryable error, as long as ``policy`` allows; then re-raise.
 
-    The durable runner passes DBOS's durable sleep, so a wait survives a restart.
+    The durable runner passes DBOS's durable sleep, so a wait survives a restart, and ``on_error``
+    to keep the attempt history (attempt number, error, the delay before the next try or None).
     """
     policy = policy or StepRetry()
     attempt = 1
@@ -95,6 +97,8 @@ async def retrying(
             return await call()
         except Retryable as exc:
             delay = policy.delay(attempt, exc)
+            if on_error is not None:
+                on_error(attempt, exc, delay)
             if delay is None:
                 raise
             log.warning(

@@ -25,22 +25,34 @@ import asyncio
 import functools
 import hashlib
 import socket
+import time
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
+import sqlalchemy as sa
 import structlog
-from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSClient, DBOSConfig
+from dbos._error import DBOSException
 
 from patchbay.connectors.base import Delivery
-from patchbay.errors import PatchbayError
+from patchbay.errors import PatchbayError, StepError
 from patchbay.pipeline.build import Runtime
 from patchbay.pipeline.runner import StepRetry, failure_of, final_status, retrying, run_step
 from patchbay.pipeline.state import RunState
+from patchbay.runs.databases import Databases, resolve, sqlalchemy_url
+from patchbay.runs.executors import ExecutorRegistry
 from patchbay.runs.store import RunStore, enable_wal
 
 log = structlog.get_logger("patchbay.runs")
 
+APP_NAME = "patchbay"
 QUEUE_NAME = "patchbay_runs"
+WORKFLOW_NAME = "patchbay.run"
+STEP_NAME = "patchbay.step"
+PRUNE_SCHEDULE = "patchbay-prune"
+PRUNE_CRON = "0 */10 * * * *"  # every 10 minutes, never on the request path
 _engine: DurableEngine | None = None
 
 
@@ -50,9 +62,13 @@ def run_id_for(integration: str, delivery_id: str) -> str:
     return f"run_{digest[:24]}"
 
 
-def default_executor_id(project: str) -> str:
-    """'{hostname}-{project}': stable across restarts of the same process on the same machine."""
-    return f"{socket.gethostname()}-{project}"
+def default_executor_id(project: str, role: str = "all") -> str:
+    """'{hostname}-{project}' (plus '-worker'/'-intake' for those roles): stable across restarts.
+
+    Two processes of the same role on one machine need distinct ids: pass --executor-id.
+    """
+    base = f"{socket.gethostname()}-{project}"
+    return base if role == "all" else f"{base}-{role}"
 
 
 @dataclass(frozen=True)
@@ -63,8 +79,15 @@ class Submitted:
     duplicate: bool
 
 
+Role = Literal["all", "worker", "intake"]
+
+
 class DurableEngine:
-    """Configures and launches DBOS for one project, and submits deliveries to it."""
+    """Configures DBOS for one project and process role, submits deliveries, replays runs.
+
+    Roles: ``all`` (``patchbay serve``: intake and runs), ``worker`` (``patchbay worker``: runs only)
+    and ``intake`` (``patchbay serve --no-worker``: accepts deliveries, never executes a run).
+    """
 
     def __init__(
         self,
@@ -72,69 +95,165 @@ class DurableEngine:
         store: RunStore,
         *,
         executor_id: str | None = None,
+        role: Role = "all",
+        databases: Databases | None = None,
         step_retry: StepRetry | None = None,
     ) -> None:
         project = runtime.project
+        cfg = project.config
         self.runtime = runtime
         self.store = store
+        self.role: Role = role
         self.step_retry = step_retry or StepRetry()
-        cfg = project.config
-        self.database_url = cfg.storage.database_url or f"sqlite:///{project.data_dir / 'dbos.sqlite'}"
-        self.executor_id = executor_id or cfg.runtime.executor_id or default_executor_id(cfg.project)
+        self.databases = databases or resolve(project)
+        self.database_url = self.databases.engine_url
+        self.executor_id = executor_id or cfg.runtime.executor_id or default_executor_id(cfg.project, role)
         self.app_version = cfg.runtime.app_version
         self.workers = cfg.runtime.workers
+        self.max_queue_depth = cfg.server.max_queue_depth
         self._launched = False
+        self._client: DBOSClient | None = None
+        self._registry: ExecutorRegistry | None = None
+        self._depth_cache: tuple[float, int] = (0.0, 0)
 
-    def launch(self) -> None:
-        """Start DBOS: recover this executor's interrupted runs and start pulling queued ones."""
+    @property
+    def client(self) -> DBOSClient:
+        """The DBOS client (enqueue, fork, list steps, delete history); available after launch."""
+        if self._client is None:
+            raise RuntimeError("the engine is not launched")
+        return self._client
+
+    def launch(self, *, heartbeat: bool = True) -> None:
+        """Create/migrate the schema, start DBOS (unless intake-only), heartbeats and the prune schedule.
+
+        ``heartbeat=False`` is for short-lived admin commands (``patchbay runs replay``).
+        """
         global _engine
-        if _engine is not None and _engine is not self:
+        if self.role != "intake" and _engine is not None and _engine is not self:
             raise RuntimeError("another DurableEngine is already running in this process")
         enable_wal(self.database_url)
-        config: DBOSConfig = {
-            "name": "patchbay",
-            "system_database_url": self.database_url,
-            "executor_id": self.executor_id,
-            "application_version": self.app_version,
-            "log_level": "WARNING",
-        }
-        _engine = self
-        DBOS(config=config)
-        DBOS.launch()
-        DBOS.register_queue(
-            QUEUE_NAME, worker_concurrency=self.workers, polling_interval_sec=0.2, on_conflict="always_update"
+        DBOS.migrate(self.database_url)
+        if self.role != "intake":
+            config: DBOSConfig = {
+                "name": APP_NAME,
+                "system_database_url": self.database_url,
+                "executor_id": self.executor_id,
+                "application_version": self.app_version,
+                "log_level": "WARNING",
+            }
+            _engine = self
+            DBOS(config=config)
+            DBOS.launch()
+            self._launched = True
+        self._client = DBOSClient(system_database_url=self.database_url, application_name=APP_NAME)
+        self._ensure_queue()
+        if self.role != "intake":
+            self._schedule_prune()
+        if not heartbeat:
+            return
+        runtime_cfg = self.runtime.project.config.runtime
+        self._registry = ExecutorRegistry(
+            self.store.engine,
+            executor_id=self.executor_id,
+            app_version=self.app_version,
+            role=self.role,
+            recover=self._recover,
+            heartbeat_s=runtime_cfg.heartbeat_s,
+            dead_after_s=runtime_cfg.dead_after_s,
         )
-        self._launched = True
+        self._registry.start()
         log.info(
             "runs.engine_started",
             executor_id=self.executor_id,
+            role=self.role,
             app_version=self.app_version,
-            database=self.database_url.split("://", 1)[0],
+            database=self.databases.kind,
         )
 
+    def _ensure_queue(self) -> None:
+        if self._launched:
+            DBOS.register_queue(
+                QUEUE_NAME,
+                worker_concurrency=self.workers,
+                polling_interval_sec=0.2,
+                on_conflict="always_update",
+            )
+        elif self.client.retrieve_queue(QUEUE_NAME) is None:
+            self.client.register_queue(QUEUE_NAME, worker_concurrency=self.workers, polling_interval_sec=0.2)
+
+    def _schedule_prune(self) -> None:
+        try:
+            DBOS.create_schedule(
+                schedule_name=PRUNE_SCHEDULE, workflow_fn=prune_workflow, schedule=PRUNE_CRON
+            )
+        except DBOSException as exc:
+            if "already exists" not in str(exc):
+                raise
+
+    def _recover(self, executor_id: str) -> int:
+        return len(DBOS._recover_pending_workflows([executor_id]))
+
     def shutdown(self, *, timeout_s: int = 10) -> None:
-        """Stop DBOS, letting in-flight steps finish up to ``timeout_s``; the rest resume later."""
+        """Stop: let in-flight steps finish up to ``timeout_s``; the rest is resumed (here or elsewhere)."""
         global _engine
+        if self._registry is not None:
+            self._registry.stop()
+            if self.role != "intake":
+                self._registry.retire()  # survivors may take over what is left right away
+            self._registry = None
         if self._launched:
             self.runtime.http.close_other_loops()
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
             self._launched = False
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None
         if _engine is self:
             _engine = None
+
+    def queue_depth(self) -> int:
+        """Runs waiting in the queue (cached for half a second: intake asks on every request)."""
+        now = time.monotonic()
+        at, depth = self._depth_cache
+        if now - at < 0.5:
+            return depth
+        table = "workflow_status" if not self.databases.is_postgres else "dbos.workflow_status"
+        with self._depth_engine().connect() as conn:
+            depth = int(
+                conn.execute(
+                    sa.text(f"SELECT count(*) FROM {table} WHERE queue_name = :q AND status = 'ENQUEUED'"),
+                    {"q": QUEUE_NAME},
+                ).scalar_one()
+            )
+        self._depth_cache = (now, depth)
+        return depth
+
+    @functools.cache  # noqa: B019 - one engine object per DurableEngine, for its lifetime
+    def _depth_engine(self) -> sa.Engine:
+        return sa.create_engine(sqlalchemy_url(self.database_url), pool_pre_ping=True, pool_size=1)
+
+    def overloaded(self) -> bool:
+        """True when more than ``server.max_queue_depth`` runs are waiting (intake answers 503)."""
+        return self.max_queue_depth > 0 and self.queue_depth() > self.max_queue_depth
 
     async def submit(self, integration: str, delivery: Delivery) -> Submitted:
         """Durably record a delivery. Returns only after DBOS has stored the workflow."""
         run_id = run_id_for(integration, delivery.delivery_id)
         known = await asyncio.to_thread(self.store.exists, integration, delivery.delivery_id)
-        queue = await asyncio.to_thread(DBOS.retrieve_queue, QUEUE_NAME)
-        if queue is None:  # pragma: no cover - registered at launch
-            raise RuntimeError("the run queue is not registered; was the engine launched?")
-        with SetWorkflowID(run_id):
-            await queue.enqueue_async(
-                pipeline_workflow, integration, delivery.delivery_id, delivery.event_type, delivery.event
-            )
-        if known is not None:
-            return Submitted(run_id=run_id, duplicate=True)
+        if known is not None:  # also after the engine's own history was pruned
+            return Submitted(run_id=known, duplicate=True)
+        await self.client.enqueue_async(
+            {
+                "workflow_name": WORKFLOW_NAME,
+                "queue_name": QUEUE_NAME,
+                "workflow_id": run_id,
+                "app_version": self.app_version,
+            },
+            integration,
+            delivery.delivery_id,
+            delivery.event_type,
+            delivery.event,
+        )
         created = await asyncio.to_thread(
             self.store.create,
             run_id=run_id,
@@ -146,6 +265,65 @@ class DurableEngine:
         )
         return Submitted(run_id=run_id, duplicate=not created)
 
+    def replay(self, run_id: str, *, from_step: str | None = None) -> str:
+        """Start a new run of a recorded run's delivery, linked to it; returns the new run id.
+
+        From ``from_step`` (default: the step that failed) when the engine still has the old run's
+        checkpoints: earlier steps' outputs are reused (DBOS fork). Otherwise, from the start.
+        """
+        record = self.store.get(run_id)
+        if record is None:
+            raise StepError(f"no run {run_id!r}; list them with 'patchbay runs list'")
+        integration = self.runtime.integration(record["integration"])
+        names = [step.name for step in integration.steps]
+        target = from_step or record.get("error_step") or names[0]
+        if target not in names:
+            raise StepError(
+                f"integration {record['integration']!r} has no step {target!r} (steps: {', '.join(names)})"
+            )
+        steps = self.client.list_workflow_steps(record["run_id"]) if target != names[0] else []
+        start = _function_id_of(steps, names.index(target)) if steps else None
+        if target != names[0] and start is None:
+            raise StepError(
+                f"run {record['run_id']} has no checkpoint before step {target!r} (it stopped earlier, or "
+                f"its history was pruned after retention.history_days); replay it from the start instead"
+            )
+        if start is not None:
+            handle = self.client.fork_workflow(
+                record["run_id"], start, application_version=self.app_version, queue_name=QUEUE_NAME
+            )
+            new_id = handle.workflow_id
+        else:
+            new_id = f"run_{uuid.uuid4().hex[:24]}"
+            self.client.enqueue(
+                {
+                    "workflow_name": WORKFLOW_NAME,
+                    "queue_name": QUEUE_NAME,
+                    "workflow_id": new_id,
+                    "app_version": self.app_version,
+                },
+                record["integration"],
+                record["delivery_id"],
+                record["event_type"] or "",
+                record["event"] or {},
+            )
+        self.store.link_replay(run_id=new_id, replay_of=record)
+        log.info("runs.replayed", run_id=new_id, replay_of=record["run_id"], from_step=target)
+        return new_id
+
+
+def _function_id_of(steps: list[Any], index: int) -> int | None:
+    """The DBOS function id of the first call of pipeline step number ``index`` in a run's history."""
+    current = 0
+    for info in steps:
+        if info["function_name"] != STEP_NAME:
+            continue
+        if current == index:
+            return int(info["function_id"])
+        if info.get("error") is None:
+            current += 1
+    return None
+
 
 def _current() -> DurableEngine:
     if _engine is None:
@@ -154,27 +332,25 @@ def _current() -> DurableEngine:
 
 
 @DBOS.step(name="patchbay.record_start")
-async def _record_start(state_json: dict[str, Any], event_type: str) -> None:
-    state = RunState.model_validate(state_json)
-    await asyncio.to_thread(_current().store.mark_running, state, event_type=event_type)
-
-
-@DBOS.step(name="patchbay.record_finish")
-async def _record_finish(
-    state_json: dict[str, Any], status: str, error_step: str | None, error_code: str | None, error: str | None
-) -> None:
+async def _record_start(state_json: dict[str, Any], event_type: str, record_delivery_id: str) -> None:
+    engine = _current()
     state = RunState.model_validate(state_json)
     await asyncio.to_thread(
-        _current().store.finish,
+        engine.store.mark_running,
         state,
-        status=status,  # type: ignore[arg-type]
-        error_step=error_step,
-        error_code=error_code,
-        error=error,
+        event_type=event_type,
+        record_delivery_id=record_delivery_id,
+        executor_id=engine.executor_id,
     )
 
 
-@DBOS.step(name="patchbay.step")
+@DBOS.step(name="patchbay.record_finish")
+async def _record_finish(state_json: dict[str, Any], outcome: dict[str, Any]) -> None:
+    state = RunState.model_validate(state_json)
+    await asyncio.to_thread(_current().store.finish, state, **outcome)
+
+
+@DBOS.step(name=STEP_NAME)
 async def _pipeline_step(integration: str, index: int, state_json: dict[str, Any]) -> dict[str, Any]:
     engine = _current()
     step = engine.runtime.integration(integration).steps[index]
@@ -183,13 +359,20 @@ async def _pipeline_step(integration: str, index: int, state_json: dict[str, Any
     return result.model_dump(mode="json")
 
 
-@DBOS.workflow(name="patchbay.run")
+@DBOS.workflow(name=WORKFLOW_NAME)
 async def pipeline_workflow(
     integration: str, delivery_id: str, event_type: str, event: dict[str, Any]
 ) -> dict[str, Any]:
-    """One run: every step is a checkpoint; failures are recorded, never raised past the run."""
+    """One run: every step is a checkpoint; failures are recorded, never raised past the run.
+
+    A replay (a fork of a recorded run, or a fresh start of its delivery) has its own workflow id:
+    its record is deduplicated on '{delivery id}#{run id}', while the write-back keeps the delivery's
+    idempotency key, so a replay of a run that already wrote does not write twice.
+    """
     engine = _current()
     run_id = DBOS.workflow_id or run_id_for(integration, delivery_id)
+    original = run_id == run_id_for(integration, delivery_id)
+    record_delivery_id = delivery_id if original else f"{delivery_id}#{run_id}"
     state = RunState(
         run_id=run_id,
         integration=integration,
@@ -197,11 +380,28 @@ async def pipeline_workflow(
         environment=engine.runtime.project.environment,
         event=event,
     )
-    await _record_start(state.model_dump(mode="json"), event_type)
+    await _record_start(state.model_dump(mode="json"), event_type, record_delivery_id)
     steps = engine.runtime.integration(integration).steps
+    attempts: list[dict[str, Any]] = []
     structlog.contextvars.bind_contextvars(run_id=run_id, integration=integration)
     try:
         for index, step in enumerate(steps):
+
+            def remember(
+                attempt: int, exc: PatchbayError, delay: float | None, name: str = step.name
+            ) -> None:
+                attempts.append(
+                    {
+                        "step": name,
+                        "attempt": attempt,
+                        "code": exc.code,
+                        "message": exc.message,
+                        "status_code": exc.status_code,
+                        "retry_in_s": delay,
+                        "at": datetime.now(UTC).isoformat(),
+                    }
+                )
+
             snapshot = state.model_dump(mode="json")
             try:
                 result = await retrying(
@@ -209,20 +409,44 @@ async def pipeline_workflow(
                     functools.partial(_pipeline_step, integration, index, snapshot),
                     policy=engine.step_retry,
                     sleep=DBOS.sleep_async,
+                    on_error=remember,
                 )
             except Exception as exc:
-                return await _fail(state, step.name, exc)
-            state = RunState.model_validate(result)
+                return await _fail(state, step.name, exc, attempts, record_delivery_id)
+            # A fork replays the old run's recorded outputs, which carry the old run id.
+            state = RunState.model_validate(result).model_copy(update={"run_id": run_id})
         status = final_status(state)
-        await _record_finish(state.model_dump(mode="json"), status, None, None, None)
+        await _record_finish(
+            state.model_dump(mode="json"),
+            {"status": status, "attempts": attempts, "record_delivery_id": record_delivery_id},
+        )
         log.info("run.finished", status=status)
         return {"status": status, "run_id": run_id}
     finally:
         structlog.contextvars.unbind_contextvars("run_id", "integration")
 
 
-async def _fail(state: RunState, step_name: str, exc: BaseException) -> dict[str, Any]:
+async def _fail(
+    state: RunState,
+    step_name: str,
+    exc: BaseException,
+    attempts: list[dict[str, Any]],
+    record_delivery_id: str,
+) -> dict[str, Any]:
+    """Dead-letter a run: status failed, with the step, the error and the attempt history."""
     failure = failure_of(step_name, exc)
+    if not attempts or attempts[-1]["step"] != step_name or attempts[-1]["code"] != failure.code:
+        attempts.append(
+            {
+                "step": step_name,
+                "attempt": 1,
+                "code": failure.code,
+                "message": failure.message,
+                "status_code": getattr(exc, "status_code", None),
+                "retry_in_s": None,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
     log.warning(
         "run.step_failed",
         step=step_name,
@@ -230,5 +454,45 @@ async def _fail(state: RunState, step_name: str, exc: BaseException) -> dict[str
         error=failure.message,
         exc_info=not isinstance(exc, PatchbayError),
     )
-    await _record_finish(state.model_dump(mode="json"), "failed", failure.step, failure.code, failure.message)
+    await _record_finish(
+        state.model_dump(mode="json"),
+        {
+            "status": "failed",
+            "error_step": failure.step,
+            "error_code": failure.code,
+            "error": failure.message,
+            "attempts": attempts,
+            "record_delivery_id": record_delivery_id,
+        },
+    )
     return {"status": "failed", "run_id": state.run_id, "error": failure.message}
+
+
+@DBOS.step(name="patchbay.prune_step")
+async def _prune_step() -> dict[str, int]:
+    engine = _current()
+    retention = engine.runtime.project.config.retention
+    now = datetime.now(UTC)
+    records = await asyncio.to_thread(engine.store.prune, before=now - timedelta(days=retention.dedupe_days))
+    cutoff_ms = int((now - timedelta(days=retention.history_days)).timestamp() * 1000)
+    old = await asyncio.to_thread(
+        engine.client.list_workflows,
+        name=WORKFLOW_NAME,
+        status=["SUCCESS", "ERROR", "CANCELLED"],
+        end_time=datetime.fromtimestamp(cutoff_ms / 1000, UTC).isoformat(),
+        limit=5000,
+        load_input=False,
+        load_output=False,
+    )
+    ids = [w.workflow_id for w in old]
+    if ids:
+        await asyncio.to_thread(engine.client.delete_workflows, ids)
+    return {"records": records, "history": len(ids)}
+
+
+@DBOS.workflow(name="patchbay.prune")
+async def prune_workflow(scheduled_at: datetime, context: Any) -> None:
+    """Scheduled: drop run records past the dedupe window and engine history past its window."""
+    counts = await _prune_step()
+    if counts["records"] or counts["history"]:
+        log.info("runs.pruned", **counts)

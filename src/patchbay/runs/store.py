@@ -23,6 +23,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
 from patchbay.pipeline.state import RunState
+from patchbay.runs.databases import sqlalchemy_url
 
 Status = Literal["queued", "running", "succeeded", "fallback", "skipped", "failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback", "skipped", "failed"})
@@ -30,7 +31,7 @@ FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback", "skipped", 
 metadata = sa.MetaData()
 
 runs_table = sa.Table(
-    "runs",
+    "patchbay_runs",
     metadata,
     sa.Column("run_id", sa.String(300), primary_key=True),
     sa.Column("integration", sa.String(200), nullable=False),
@@ -53,12 +54,15 @@ runs_table = sa.Table(
     sa.Column("error_step", sa.String(100), nullable=True),
     sa.Column("error_code", sa.String(100), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.JSON, nullable=True),
+    sa.Column("replay_of", sa.String(300), nullable=True),
+    sa.Column("executor_id", sa.String(300), nullable=True),
     sa.Column("output", sa.Text, nullable=True),
     sa.Column("event", sa.JSON, nullable=True),
     sa.Column("state", sa.JSON, nullable=True),
-    sa.UniqueConstraint("integration", "delivery_id", name="uq_runs_delivery"),
-    sa.Index("ix_runs_received", "received_at"),
-    sa.Index("ix_runs_status", "status"),
+    sa.UniqueConstraint("integration", "delivery_id", name="uq_patchbay_runs_delivery"),
+    sa.Index("ix_patchbay_runs_received", "received_at"),
+    sa.Index("ix_patchbay_runs_status", "status"),
 )
 
 
@@ -85,8 +89,9 @@ class RunStore:
     """Reads and writes run records. Thread safe (one SQLAlchemy engine, short transactions)."""
 
     def __init__(self, url: str) -> None:
+        url = sqlalchemy_url(url)
         self.url = url
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}  # a restarted PostgreSQL leaves dead connections
         if url.startswith("sqlite"):
             enable_wal(url)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -98,7 +103,10 @@ class RunStore:
                 dbapi_conn.execute("PRAGMA busy_timeout=30000")
                 dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except sa.exc.DBAPIError:  # another process created the tables at the same moment
+            metadata.create_all(self.engine)
 
     @contextmanager
     def _tx(self) -> Iterator[sa.Connection]:
@@ -143,12 +151,23 @@ class RunStore:
             ).scalar_one_or_none()
         return found
 
-    def mark_running(self, state: RunState, *, event_type: str | None = None) -> None:
-        """The run started (or resumed): create the record if intake could not, set status running."""
+    def mark_running(
+        self,
+        state: RunState,
+        *,
+        event_type: str | None = None,
+        record_delivery_id: str | None = None,
+        executor_id: str | None = None,
+    ) -> None:
+        """The run started (or resumed): create the record if intake could not, set status running.
+
+        ``record_delivery_id`` is what the record is deduplicated on when it differs from the
+        delivery (a replay is a new run of the same delivery).
+        """
         self.create(
             run_id=state.run_id,
             integration=state.integration,
-            delivery_id=state.delivery_id,
+            delivery_id=record_delivery_id or state.delivery_id,
             environment=state.environment,
             event_type=event_type,
             event=state.event,
@@ -157,8 +176,28 @@ class RunStore:
             conn.execute(
                 runs_table.update()
                 .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(FINAL_STATUSES))
-                .values(status="running", started_at=_now())
+                .values(status="running", started_at=_now(), executor_id=executor_id)
             )
+
+    def link_replay(self, *, run_id: str, replay_of: dict[str, Any]) -> None:
+        """Record that ``run_id`` replays the run ``replay_of`` (a record row); idempotent."""
+        row = {
+            "run_id": run_id,
+            "integration": replay_of["integration"],
+            "delivery_id": f"{replay_of['delivery_id']}#{run_id}",
+            "environment": replay_of["environment"],
+            "event_type": replay_of["event_type"],
+            "status": "queued",
+            "received_at": _now(),
+            "event": replay_of["event"],
+            "replay_of": replay_of["run_id"],
+        }
+        with self._tx() as conn:
+            done = conn.execute(
+                runs_table.update().where(runs_table.c.run_id == run_id).values(replay_of=replay_of["run_id"])
+            )
+            if done.rowcount == 0:
+                conn.execute(runs_table.insert().values(**row))
 
     def finish(
         self,
@@ -168,8 +207,10 @@ class RunStore:
         error_step: str | None = None,
         error_code: str | None = None,
         error: str | None = None,
+        attempts: list[dict[str, Any]] | None = None,
+        record_delivery_id: str | None = None,
     ) -> None:
-        """Write the final outcome of a run."""
+        """Write the final outcome of a run (creating the record if it is missing: a forked replay)."""
         answer = state.answer
         values: dict[str, Any] = {
             "status": status,
@@ -188,9 +229,24 @@ class RunStore:
             "error": error,
             "output": state.output,
             "state": state.model_dump(mode="json", exclude={"event"}),
+            "attempts": attempts or [],
         }
         with self._tx() as conn:
-            conn.execute(runs_table.update().where(runs_table.c.run_id == state.run_id).values(**values))
+            done = conn.execute(
+                runs_table.update().where(runs_table.c.run_id == state.run_id).values(**values)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    runs_table.insert().values(
+                        run_id=state.run_id,
+                        integration=state.integration,
+                        delivery_id=record_delivery_id or state.delivery_id,
+                        environment=state.environment,
+                        received_at=_now(),
+                        event=state.event,
+                        **values,
+                    )
+                )
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """One run record as a dict, or None. Accepts a unique prefix of the run id."""
@@ -228,6 +284,22 @@ class RunStore:
             query = query.where(runs_table.c.status == status)
         with self._tx() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def prune(self, *, before: datetime, limit: int = 5000) -> int:
+        """Delete finished run records received before ``before`` (at most ``limit``); returns how many."""
+        with self._tx() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(runs_table.c.run_id)
+                    .where(runs_table.c.received_at < before, runs_table.c.status.in_(FINAL_STATUSES))
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(runs_table.delete().where(runs_table.c.run_id.in_(ids)))
+        return len(ids)
 
     def close(self) -> None:
         """Release the engine's connections."""
