@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from patchbay.auth.outbound import OAuth2Config, build_auth
 from patchbay.connectors.base import WriteRequest
 from patchbay.connectors.jira._http import raise_for_status, send
 from patchbay.connectors.jira.adf import text_to_adf
@@ -63,8 +64,10 @@ class Config(BaseModel):
     deployment: Literal["cloud", "datacenter"] = Field(
         default="cloud", description="'cloud' writes through REST v3, 'datacenter' through REST v2."
     )
-    auth: Annotated[BasicAuth | BearerAuth, Field(discriminator="kind")] | None = Field(
-        default=None, description="{kind: basic, email, api_token} or {kind: bearer, token}. None: preview."
+    auth: Annotated[BasicAuth | BearerAuth | OAuth2Config, Field(discriminator="kind")] | None = Field(
+        default=None,
+        description="{kind: basic, email, api_token}, {kind: bearer, token} or {kind: oauth2, token_url, "
+        "client_id, client_secret, scope} (OAuth 2.0 client credentials). None: preview.",
     )
     timeout_s: float = Field(default=10.0, gt=0, le=300, description="Timeout of each request, in seconds.")
     notify_users: bool = Field(
@@ -184,12 +187,19 @@ class JiraTarget:
         )
 
     # -- writing -------------------------------------------------------------------------------
-    def _client(self, base_url: str, auth: BasicAuth | BearerAuth) -> httpx.AsyncClient:
-        http_auth: httpx.Auth = (
-            httpx.BasicAuth(auth.email, auth.api_token.get_secret_value())
-            if auth.kind == "basic"
-            else _Bearer(auth.token.get_secret_value())
-        )
+    def _client(self, base_url: str, auth: BasicAuth | BearerAuth | OAuth2Config) -> httpx.AsyncClient:
+        http_auth: httpx.Auth
+        if auth.kind == "basic":
+            http_auth = httpx.BasicAuth(auth.email, auth.api_token.get_secret_value())
+        elif auth.kind == "bearer":
+            http_auth = _Bearer(auth.token.get_secret_value())
+        else:
+            http_auth = build_auth(
+                auth,
+                token_client=lambda: self._ctx.http.client(
+                    f"jira-token:{self.name}", timeout=self.config.timeout_s
+                ),
+            )
         return self._ctx.http.client(
             f"jira:{self.name}",
             base_url=base_url,
