@@ -15,9 +15,11 @@ what a caller may do about it; retry and fallback logic only ever asks
     │   ├── ModelTimeout (Retryable)       the attempt took longer than its timeout
     │   ├── ModelUnavailable (Retryable)   429 / 5xx / connection reset; may carry retry_after
     │   ├── ModelRejected (Permanent)      other 4xx: bad key, bad request, unknown model
+    │   ├── ModelCircuitOpen (Permanent)   the provider's breaker is open: move on to the next provider
     │   └── ModelOutputError (Permanent)   an answer came back but is empty, cut off or abnormal
     ├── TargetError                    writing back to a target system failed
     │   ├── TargetUnavailable (Retryable)  429 / 5xx / connection reset; may carry retry_after
+    │   │   └── TargetCircuitOpen              the target's breaker is open: wait retry_after, try again
     │   └── TargetRejected (Permanent)     other 4xx: field not on screen, no permission, ...
     └── StepError (Permanent)          a pipeline step cannot produce its output
 
@@ -155,6 +157,12 @@ class ModelRejected(ModelError, Permanent):
     code = "model_rejected"
 
 
+class ModelCircuitOpen(ModelError, Permanent):
+    """The provider's circuit breaker is open: fail fast so the fallback chain moves on."""
+
+    code = "circuit_open"
+
+
 class ModelOutputError(ModelError, Permanent):
     """The provider answered, but the answer is empty, cut off, a copy of the input or abnormal."""
 
@@ -171,6 +179,12 @@ class TargetUnavailable(TargetError, Retryable):
     """The target is rate limiting (429), overloaded (5xx) or unreachable."""
 
     code = "target_unavailable"
+
+
+class TargetCircuitOpen(TargetUnavailable):
+    """The target's circuit breaker is open: the write waits ``retry_after`` and tries again."""
+
+    code = "circuit_open"
 
 
 class TargetRejected(TargetError, Permanent):

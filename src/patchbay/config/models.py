@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from patchbay.config.limits import LimitsConfig
+from patchbay.resilience.breaker import BreakerConfig
+from patchbay.resilience.limits import SharedLimitsConfig
 
 DEFAULT_FALLBACK_MESSAGE = "Sorry, I'm having trouble accessing that data. Please try again shortly."
 
@@ -123,9 +125,16 @@ class ComponentSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(description="Registered component name, e.g. 'local', 'openai', 'jira'.")
+    breaker: BreakerConfig = Field(
+        default_factory=BreakerConfig, description="Circuit breaker (on by default): see docs/durability.md."
+    )
+    limits: SharedLimitsConfig | None = Field(
+        default=None,
+        description="Rate and concurrency limits shared by every process: see docs/durability.md.",
+    )
 
     def options(self) -> dict[str, Any]:
-        """The component's own options (everything but ``type``)."""
+        """The component's own options (everything but ``type``, ``breaker`` and ``limits``)."""
         return dict(self.model_extra or {})
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from patchbay import registry
 from patchbay.config.loader import IntegrationSpec, LoadedProject
+from patchbay.config.models import ComponentSpec
 from patchbay.connectors.base import Source, Target
 from patchbay.http import HttpClientFactory
 from patchbay.pipeline.step import Resources, Step
 from patchbay.providers.base import Provider
+from patchbay.resilience.breaker import CircuitBreaker
+from patchbay.resilience.limits import SharedLimiter
+from patchbay.resilience.wrap import protect_provider, protect_target
+from patchbay.runs.store import RunStore
 
 
 @dataclass
@@ -60,15 +67,52 @@ def _ctx(project: LoadedProject, name: str, http: HttpClientFactory) -> registry
     )
 
 
+class _Protection:
+    """Creates each component's breaker and (lazily, one database engine) its shared limiter."""
+
+    def __init__(self, project: LoadedProject) -> None:
+        self._project = project
+        self._engine: Engine | None = None
+
+    def breaker(self, kind: str, name: str, spec: ComponentSpec) -> CircuitBreaker | None:
+        return CircuitBreaker(name, kind, spec.breaker) if spec.breaker.enabled else None
+
+    def limiter(self, kind: str, name: str, spec: ComponentSpec) -> SharedLimiter | None:
+        if spec.limits is None:
+            return None
+        if self._engine is None:
+            from patchbay.runs.databases import resolve
+
+            self._engine = RunStore(resolve(self._project).runs_url).engine
+        return SharedLimiter(self._engine, f"{kind}:{name}", spec.limits, kind=kind, name=name)
+
+
 def build_runtime(project: LoadedProject, *, http: HttpClientFactory | None = None) -> Runtime:
-    """Construct every component. Cheap: heavy resources (model weights) load on first use."""
+    """Construct every component. Cheap: heavy resources (model weights) load on first use.
+
+    Each provider and target is wrapped in its circuit breaker and shared limits (``breaker:`` and
+    ``limits:`` beside its ``type:``).
+    """
     http = http or HttpClientFactory()
+    protection = _Protection(project)
     providers: dict[str, Provider] = {}
     for name, (type_name, config) in project.providers.items():
-        providers[name] = registry.load("provider", type_name).build(config, _ctx(project, name, http))
+        provider_spec = project.config.providers[name]
+        built = registry.load("provider", type_name).build(config, _ctx(project, name, http))
+        providers[name] = protect_provider(
+            built,
+            protection.breaker("provider", name, provider_spec),
+            protection.limiter("provider", name, provider_spec),
+        )
     targets: dict[str, Target] = {}
     for name, (type_name, config) in project.targets.items():
-        targets[name] = registry.load("target", type_name).build(config, _ctx(project, name, http))
+        target_spec = project.config.targets[name]
+        built_target = registry.load("target", type_name).build(config, _ctx(project, name, http))
+        targets[name] = protect_target(
+            built_target,
+            protection.breaker("target", name, target_spec),
+            protection.limiter("target", name, target_spec),
+        )
     resources = Resources(providers=providers, targets=targets, environment=project.environment)
     runtime = Runtime(project=project, http=http, resources=resources)
     for name, spec in project.integrations.items():

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from patchbay.config.loader import LoadedProject
+if TYPE_CHECKING:
+    from patchbay.config.loader import LoadedProject
 
 ENV_VAR = "PATCHBAY_DATABASE_URL"
 

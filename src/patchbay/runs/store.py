@@ -228,7 +228,7 @@ class RunStore:
             "error_code": error_code,
             "error": error,
             "output": state.output,
-            "state": state.model_dump(mode="json", exclude={"event"}),
+            "state": state.model_dump(mode="json", exclude={"event", "pseudonyms"}),
             "attempts": attempts or [],
         }
         with self._tx() as conn:
