@@ -136,7 +136,10 @@ def test_ini_passwords_are_masked_and_ids_kept() -> None:
     out = Sanitizer().sanitize_text((FIXTURES / "detect_secrets_config.ini").read_text()).text
     assert "123456789a1234" not in out and "12345678901234" not in out
     assert "password = <SECRET_1>" in out
-    assert "foreign_key_id = vh987tyw9ehy8ghis7vwyhiwbwitefy7w3ASDGYDGUASDG" in out
+    # The id field repeats the real secret's value: the same value gets the same token everywhere.
+    assert "real_secret_which_isnt_an_i_d = <SECRET_4>" in out
+    assert "foreign_key_id = <SECRET_4>" in out
+    assert "vh987tyw9ehy8ghis7vwyhiwbwitefy7w3ASDGYDGUASDG" not in out
 
 
 def test_detector_reports_spans_that_slice_the_text() -> None:

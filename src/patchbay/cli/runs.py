@@ -115,7 +115,16 @@ def show_run(
     ):
         if row.get(key) is not None:
             console.print(f"[bold]{key}[/]: {_json_default(row[key])}", highlight=False)
-    for key in ("timings_ms", "findings", "sanitized", "prompt", "answer", "output", "write"):
+    for key in (
+        "timings_ms",
+        "findings",
+        "output_findings",
+        "sanitized",
+        "prompt",
+        "answer",
+        "output",
+        "write",
+    ):
         if state.get(key):
             value = state[key]
             text = value if isinstance(value, str) else json.dumps(value, indent=2)

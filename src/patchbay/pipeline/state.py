@@ -78,6 +78,16 @@ class RunState(BaseModel):
     findings: dict[str, int] = Field(
         default_factory=dict, description="Count of sensitive values found, per entity type (never values)."
     )
+    pseudonyms: str | None = Field(
+        default=None,
+        description="Output of `sanitize`: the pseudonym mapping (token -> value), encrypted with the vault "
+        "key; read only by `postprocess` to restore tokens. Never shown or logged.",
+    )
+    output_findings: dict[str, int] = Field(
+        default_factory=dict,
+        description="Count of new sensitive values found in the model's answer, per entity type "
+        "(never values).",
+    )
     system_prompt: str | None = Field(default=None, description="Output of `prompt`: the system message.")
     prompt: str | None = Field(default=None, description="Output of `prompt`: the user message.")
     answer: ModelAnswer | None = Field(default=None, description="Output of `model`.")

@@ -36,13 +36,24 @@ _GLUE_BEFORE = set("-_/#.@\\")
 _GLUE_AFTER = set("-_/.@\\")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _PHONE_WORDS = re.compile(
-    r"(?i)\b(?:phone|ph|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text|contact|reach|dial|ring)"
-    r"\b[^\n]{0,24}$"
+    r"(?i)\b(?:phone|ph|tel|telephone|mobile|mob|cell|call|fax|whatsapp|sms|text|contact|reach|dial|ring|"
+    r"number|landline|hotline)\b[^\n]{0,24}$"
 )
+# A cheap first pass: 7+ digits joined by at most two separators each. phonenumbers' matcher is
+# precise but slow, so it only ever sees these short windows, never the whole text. Each repetition
+# consumes a digit, so the pattern is linear in the input.
+_CANDIDATE = re.compile(r"(?:\+|\b00)?\(?\d(?:[ .\-/()\u00a0]{0,2}\d){6,18}")
+# Regions tried for a national-format number that the region hint rejects, when a phone word
+# ("call", "mobile", ...) says it is a phone number.
+_FALLBACK_REGIONS = ("GB", "DE", "FR", "IN", "AU", "CA", "ES", "IT", "NL", "BR", "MX", "JP", "IE", "CH")
 
 
 class PhoneDetector:
-    """Phone numbers in international (``+44 20 7946 0958``) and national formats for ``region``."""
+    """Phone numbers in international (``+44 20 7946 0958``) and national formats for ``region``.
+
+    A national number of another country is found too when a phone word comes shortly before it
+    ("UK mobile 07700 900123"): it is tried against a list of common regions.
+    """
 
     entity_types: tuple[str, ...] = ("phone",)
 
@@ -51,16 +62,36 @@ class PhoneDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every valid phone number in ``text`` that does not look like an id, a date or a version."""
-        matcher = phonenumbers.PhoneNumberMatcher(text, self.region, leniency=phonenumbers.Leniency.VALID)
+        for cand in _CANDIDATE.finditer(text):
+            offset = cand.start()
+            window = cand.group()
+            found = False
+            for region in (self.region, *_FALLBACK_REGIONS):
+                if region != self.region and (
+                    window.startswith("+") or not self._has_phone_word(text, offset)
+                ):
+                    break
+                for span in self._match(text, window, offset, region):
+                    found = True
+                    yield span
+                if found:
+                    break
+
+    def _match(self, text: str, window: str, offset: int, region: str) -> Iterator[Span]:
+        matcher = phonenumbers.PhoneNumberMatcher(window, region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
-            start, end, raw = match.start, match.end, match.raw_string
+            start, end, raw = offset + match.start, offset + match.end, match.raw_string
             if self._looks_like_identifier(text, start, end, raw):
                 continue
             canonical = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             yield Span(start, end, "phone", raw, canonical=canonical)
 
     @staticmethod
-    def _looks_like_identifier(text: str, start: int, end: int, raw: str) -> bool:
+    def _has_phone_word(text: str, start: int) -> bool:
+        return _PHONE_WORDS.search(text[max(0, start - 40) : start]) is not None
+
+    @classmethod
+    def _looks_like_identifier(cls, text: str, start: int, end: int, raw: str) -> bool:
         if _glued(text, start - 1, -1, _GLUE_BEFORE) or _glued(text, end, 1, _GLUE_AFTER):
             return True
         # A bare run of digits is as likely an order id or build number as a phone number: keep it
@@ -68,7 +99,7 @@ class PhoneDetector:
         if _IPV4.fullmatch(raw):
             return True
         if raw.isdigit():
-            return _PHONE_WORDS.search(text[max(0, start - 40) : start]) is None
+            return not cls._has_phone_word(text, start)
         return False
 
 

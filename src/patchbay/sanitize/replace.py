@@ -8,7 +8,7 @@ numbers already present in a text, so a new value never reuses a token that mean
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from patchbay.sanitize.spans import Span
 
@@ -27,6 +27,12 @@ class Placeholders:
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str], str] = {}
         self._counters: dict[str, int] = {}
+        self.mapping: dict[str, str] = {}
+        """Pseudonyms handed out: token -> the value as first seen. Keep it out of logs."""
+
+    def remember(self, token: str, value: str) -> None:
+        """Record that ``token`` stands for ``value`` (the first value seen for a token wins)."""
+        self.mapping.setdefault(token, value)
 
     def reserve(self, text: str) -> None:
         """Skip every number already used by a placeholder in ``text``."""
@@ -48,13 +54,19 @@ class Placeholders:
         return token
 
 
-def replace(text: str, spans: Iterable[Span], placeholders: Placeholders) -> str:
-    """``text`` with every (non-overlapping, sorted) span replaced by its placeholder."""
+def replace(
+    text: str,
+    spans: Iterable[Span],
+    placeholders: Placeholders,
+    render: Callable[[Span, Placeholders], str] | None = None,
+) -> str:
+    """``text`` with every (non-overlapping, sorted) span replaced by its placeholder, or by what
+    ``render`` writes for it (an action's output, see :class:`~patchbay.sanitize.actions.Policy`)."""
     parts: list[str] = []
     cursor = 0
     for span in spans:
         parts.append(text[cursor : span.start])
-        parts.append(placeholders.token(span))
+        parts.append(render(span, placeholders) if render is not None else placeholders.token(span))
         cursor = span.end
     parts.append(text[cursor:])
     return "".join(parts)

@@ -1,25 +1,33 @@
-"""The sanitizer: run the detectors, drop allowed values, resolve overlaps, write placeholders."""
+"""The sanitizer: run the detectors, drop allowed values, resolve overlaps, apply each type's action."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patchbay.sanitize.actions import Action, Policy
+from patchbay.sanitize.context import AddressDetector, KnownValuesDetector, NameCueDetector
 from patchbay.sanitize.detectors import CardDetector, EmailDetector, PhoneDetector, UrlCredentialsDetector
+from patchbay.sanitize.identifiers import DateOfBirthDetector, IbanDetector, IpDetector, SsnDetector
+from patchbay.sanitize.ner import SpacyNerDetector
 from patchbay.sanitize.replace import Placeholders, replace
-from patchbay.sanitize.secret_formats import SecretDetector
+from patchbay.sanitize.secret_formats import EntropyDetector, SecretDetector
 from patchbay.sanitize.spans import ENTITY_TYPES, Detector, Span, resolve
 
 
 @dataclass(frozen=True)
 class SanitizedText:
-    """A text with its sensitive values replaced, and how many of each type were found."""
+    """A text with its sensitive values replaced, and how many of each type were found.
+
+    ``mapping`` holds the pseudonyms handed out (token -> value): keep it out of logs.
+    """
 
     text: str
     findings: dict[str, int] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -28,15 +36,37 @@ class SanitizedData:
 
     data: Any
     findings: dict[str, int] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def default_detectors(phone_region: str = "US") -> list[Detector]:
+    """The built-in pattern and context layers, most specific first (NER is added separately)."""
+    return [
+        SecretDetector(),
+        EntropyDetector(),
+        UrlCredentialsDetector(),
+        CardDetector(),
+        IbanDetector(),
+        SsnDetector(),
+        EmailDetector(),
+        IpDetector(),
+        DateOfBirthDetector(),
+        PhoneDetector(phone_region),
+        AddressDetector(),
+        NameCueDetector(),
+    ]
 
 
 class Sanitizer:
-    """Replaces emails, phone numbers, card numbers, secrets and URL credentials with placeholders.
+    """Finds emails, phones, cards, IBANs, SSNs, IPs, dates of birth, secrets, URL credentials,
+    names and addresses, and replaces each as its type's action says.
 
-    ``entities`` picks the types to look for (default: all of :data:`ENTITY_TYPES`). Values in
-    ``allow`` (compared case-insensitively) and values fully matching one of ``allow_patterns`` are
-    kept as they are, e.g. the support team's own address. Findings are counts; they never contain
-    the values.
+    ``entities`` picks the types to look for (default: all of :data:`ENTITY_TYPES`). ``actions``
+    maps a type to ``redact`` (the default for a bare ``Sanitizer()``), ``mask``, ``hash`` (needs
+    ``hash_key``), ``pseudonymize`` or ``drop``. Values in ``allow`` (compared case-insensitively)
+    and values fully matching one of ``allow_patterns`` are kept, e.g. the support team's own
+    address. ``ner`` adds a :class:`~patchbay.sanitize.ner.SpacyNerDetector` (see
+    :func:`~patchbay.sanitize.ner.load_ner`). Findings are counts; they never contain the values.
     """
 
     def __init__(
@@ -47,59 +77,89 @@ class Sanitizer:
         allow: Iterable[str] = (),
         allow_patterns: Iterable[str | re.Pattern[str]] = (),
         detectors: Sequence[Detector] | None = None,
+        actions: Mapping[str, Action] | None = None,
+        hash_key: bytes | None = None,
+        ner: SpacyNerDetector | None = None,
     ) -> None:
         wanted = tuple(entities) if entities is not None else ENTITY_TYPES
         unknown = sorted(set(wanted) - set(ENTITY_TYPES))
         if unknown:
             raise ValueError(f"unknown entity types {unknown}; known: {', '.join(ENTITY_TYPES)}")
         self.entities = frozenset(wanted)
+        self.policy = Policy(actions, hash_key=hash_key)
         self._allow = {value.casefold() for value in allow}
         self._allow_patterns = [re.compile(p) if isinstance(p, str) else p for p in allow_patterns]
         if detectors is None:
-            detectors = [
-                SecretDetector(),
-                UrlCredentialsDetector(),
-                CardDetector(),
-                EmailDetector(),
-                PhoneDetector(phone_region),
-            ]
+            detectors = default_detectors(phone_region)
         # Skip detectors whose types are all switched off: phone parsing is the slowest layer.
         self.detectors = [d for d in detectors if self.entities & set(d.entity_types)]
+        self.ner = ner if ner is not None and "person" in self.entities else None
 
     def allowed(self, value: str) -> bool:
         """Whether ``value`` is on the allow-list or fully matches an allowed pattern."""
         return value.casefold() in self._allow or any(p.fullmatch(value) for p in self._allow_patterns)
 
-    def detect(self, text: str) -> list[Span]:
-        """The spans that will be replaced in ``text``: enabled types, not allowed, no overlaps."""
-        found: list[Span] = []
-        for detector in self.detectors:
+    def detect(
+        self, text: str, *, known: Iterable[tuple[str, str]] = (), extra: Iterable[Span] = ()
+    ) -> list[Span]:
+        """The spans that will be replaced in ``text``: enabled types, not allowed, no overlaps.
+
+        ``known`` are ``(type, value)`` pairs from the event's structured fields (see
+        :func:`~patchbay.sanitize.context.known_values`); ``extra`` are spans found elsewhere
+        (a batched NER pass).
+        """
+        detectors: list[Detector] = list(self.detectors)
+        known = list(known)
+        if known:
+            detectors.append(KnownValuesDetector(known))
+        found: list[Span] = [s for s in extra if s.entity_type in self.entities and not self.allowed(s.value)]
+        for detector in detectors:
             found.extend(
                 span
                 for span in detector.detect(text)
                 if span.entity_type in self.entities and not self.allowed(span.value)
             )
+        if self.ner is not None and not extra:
+            found.extend(s for s in self.ner.detect(text) if not self.allowed(s.value))
         return resolve(found)
 
-    def sanitize_text(self, text: str, *, placeholders: Placeholders | None = None) -> SanitizedText:
-        """``text`` with placeholders; pass ``placeholders`` to share one numbering across calls."""
-        numbering = placeholders if placeholders is not None else self.numbering_for(text)
-        spans = self.detect(text)
-        return SanitizedText(replace(text, spans, numbering), dict(Counter(s.entity_type for s in spans)))
+    def detect_many(self, texts: Sequence[str], *, known: Iterable[tuple[str, str]] = ()) -> list[list[Span]]:
+        """:meth:`detect` for each of ``texts``; NER, when on, runs over them as one batch."""
+        known = list(known)
+        ner_spans = self.ner.detect_many(texts) if self.ner is not None else [[] for _ in texts]
+        return [self.detect(t, known=known, extra=ner) for t, ner in zip(texts, ner_spans, strict=True)]
 
-    def sanitize_data(self, obj: Any) -> SanitizedData:
+    def sanitize_text(
+        self,
+        text: str,
+        *,
+        placeholders: Placeholders | None = None,
+        known: Iterable[tuple[str, str]] = (),
+        spans: list[Span] | None = None,
+    ) -> SanitizedText:
+        """``text`` with each found value replaced; pass ``placeholders`` to share one numbering
+        (and pseudonym mapping) across calls, ``spans`` when they were already detected."""
+        numbering = placeholders if placeholders is not None else self.numbering_for(text)
+        found = spans if spans is not None else self.detect(text, known=known)
+        out = replace(text, found, numbering, self.policy.render)
+        return SanitizedText(out, dict(Counter(s.entity_type for s in found)), dict(numbering.mapping))
+
+    def sanitize_data(self, obj: Any, *, known: Iterable[tuple[str, str]] = ()) -> SanitizedData:
         """Sanitize every string in nested dicts and lists, with ONE numbering for the whole object.
 
         Keys and non-string values are kept as they are.
         """
-        numbering = Placeholders()
-        for text in _strings(obj):
-            numbering.reserve(text)
+        strings = list(_strings(obj))
+        numbering = self.numbering_for(*strings)
+        detected = dict(zip(range(len(strings)), self.detect_many(strings, known=known), strict=True))
         counts: Counter[str] = Counter()
+        index = 0
 
         def walk(value: Any) -> Any:
+            nonlocal index
             if isinstance(value, str):
-                result = self.sanitize_text(value, placeholders=numbering)
+                result = self.sanitize_text(value, placeholders=numbering, spans=detected[index])
+                index += 1
                 counts.update(result.findings)
                 return result.text
             if isinstance(value, dict):
@@ -108,7 +168,8 @@ class Sanitizer:
                 return [walk(item) for item in value]
             return value
 
-        return SanitizedData(walk(obj), dict(counts))
+        data = walk(obj)
+        return SanitizedData(data, dict(counts), dict(numbering.mapping))
 
     @staticmethod
     def numbering_for(*texts: str) -> Placeholders:

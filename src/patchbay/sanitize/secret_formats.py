@@ -7,7 +7,9 @@ Only the value is reported, so ``password=hunter2`` becomes ``password=<SECRET_1
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -73,8 +75,31 @@ FORMATS: tuple[SecretFormat, ...] = (
     ),
     SecretFormat("github_token", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b")),
     SecretFormat("github_fine_grained_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b")),
-    SecretFormat("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    SecretFormat(
+        "gitlab_token", re.compile(r"\b(?:glpat|gldt|glrt|glptt|glft|glsoat|glimt)-[A-Za-z0-9_.-]{20,}")
+    ),
+    SecretFormat("gitlab_ci_job_token", re.compile(r"\bglcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20,}")),
+    SecretFormat("gitlab_runner_registration_token", re.compile(r"\bGR1348941[\w-]{20,}")),
     SecretFormat("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    SecretFormat("slack_app_token", re.compile(r"\bxapp-\d-[A-Z0-9]+-\d+-[A-Za-z0-9]+")),
+    SecretFormat(
+        "slack_webhook",
+        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9+/]{20,80})"),
+    ),
+    SecretFormat("gcp_oauth_client_secret", re.compile(r"\bGOCSPX-[A-Za-z0-9_-]{28}")),
+    SecretFormat(
+        "azure_ad_client_secret",
+        re.compile(r"(?<![\w~.])(?P<value>[a-zA-Z0-9_~.]{3}\dQ~[a-zA-Z0-9_~.-]{31,34})(?![\w~.-])"),
+    ),
+    SecretFormat("azure_storage_key", re.compile(r"(?i)\bAccountKey=(?P<value>[A-Za-z0-9+/]{40,100}={0,2})")),
+    SecretFormat(
+        "azure_sas_signature", re.compile(r"[?&]sig=(?P<value>[A-Za-z0-9%+/]{30,100}(?:%3D|=){0,2})")
+    ),
+    SecretFormat("stripe_webhook_secret", re.compile(r"\bwhsec_[A-Za-z0-9]{24,}")),
+    SecretFormat("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    SecretFormat("sendgrid_key", re.compile(r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}")),
+    SecretFormat("digitalocean_token", re.compile(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
+    SecretFormat("shopify_token", re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b")),
     SecretFormat("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")),
     SecretFormat("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
     SecretFormat("openai_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), _mixed),
@@ -111,3 +136,45 @@ class SecretDetector:
             value = text[start:end]
             if _not_filler(value):
                 yield Span(start, end, "secret", value)
+
+
+# A generic token: 24+ base64url characters standing alone. Paths, hex digests (commit hashes) and
+# UUIDs are ruled out by the checks in EntropyDetector, not by the pattern.
+_TOKEN = re.compile(r"(?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}={0,2}(?![\w/+=.-])")
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of ``value``'s character distribution."""
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
+    """Whether ``value`` reads as a random token: upper, lower and digits mixed, high entropy, and
+    not a hex digest, a path or a CamelCase identifier."""
+    core = value.rstrip("=")
+    if not (any(c.isupper() for c in core) and any(c.islower() for c in core)):
+        return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
+    if sum(c.isdigit() for c in core) < 2 or core.count("/") > 2 or core.count("-") > 3:
+        return False
+    # CamelCase identifiers (AbstractSingletonProxyFactoryBean2) change case at word starts only.
+    if len(re.findall(r"[A-Z][a-z]{2,}", core)) * 4 >= len(core) - 4:
+        return False
+    return shannon_entropy(core) >= min_entropy
+
+
+class EntropyDetector:
+    """Generic high-entropy tokens that match no known format (a leaked key from a vendor we do
+    not know); off with ``entities`` like every other detector, tuned by ``min_entropy``."""
+
+    entity_types: tuple[str, ...] = ("secret",)
+
+    def __init__(self, *, min_entropy: float = 4.0) -> None:
+        self.min_entropy = min_entropy
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every random-looking token in ``text``."""
+        for m in _TOKEN.finditer(text):
+            if looks_random(m.group(), min_entropy=self.min_entropy):
+                yield Span(m.start(), m.end(), "secret", m.group())

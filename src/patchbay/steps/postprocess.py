@@ -1,9 +1,11 @@
 """Step ``postprocess``: turn the model's answer into the short plain text that gets written.
 
 In order: strip markdown and chatter ("Sure! Here is a summary:", "Let me know if..."), normalize
-whitespace, re-scan for sensitive values the model produced, keep at most ``max_sentences`` and
-``max_chars`` (cut on a sentence boundary), then check the result with
-:func:`patchbay.guards.answer_problem`. A text that fails is never written: the step raises
+whitespace, re-scan for sensitive values the model produced (redacted, counted in
+``state.output_findings``), keep at most ``max_sentences`` and ``max_chars`` (cut on a sentence
+boundary), check the result with :func:`patchbay.guards.answer_problem`, then restore the
+pseudonyms the ``sanitize`` step handed out (``<PERSON_1>`` -> the name, tolerant of the ways models
+rewrite tokens; secrets are never restored). A text that fails is never written: the step raises
 :class:`~patchbay.errors.ModelOutputError` (permanent) with the reason. The safe fallback message
 passes through unchanged; the ``write`` step decides what to do with it.
 """
@@ -11,9 +13,12 @@ passes through unchanged; the ``write`` step decides what to do with it.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from patchbay.errors import ModelOutputError, StepError
 from patchbay.guards import answer_problem
@@ -22,6 +27,8 @@ from patchbay.pipeline.step import Resources
 from patchbay.registry import BuildContext
 from patchbay.sanitize import Sanitizer
 from patchbay.sanitize.replace import replace
+from patchbay.sanitize.restore import restore
+from patchbay.sanitize.vault import Vault, VaultError
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +160,16 @@ class Config(BaseModel):
         description="Scan the output for emails, phones, cards, secrets and URL credentials the model wrote "
         "and replace them with placeholders before writing.",
     )
+    restore: bool = Field(
+        default=True,
+        description="Put pseudonymized values (<PERSON_1>, <EMAIL_1>) back into the text before it is "
+        "written, tolerating case changes, possessives and mangled brackets. Secrets are never restored.",
+    )
+    vault_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the pseudonym mapping; must be the sanitize step's vault_key (default: the "
+        "data dir's vault.key).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -171,13 +188,27 @@ class PostprocessStep:
 
     name = "postprocess"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, data_dir: Path = Path(".patchbay")) -> None:
         self.config = config
         self._sanitizer = Sanitizer()
+        self._vault_key = config.vault_key.get_secret_value() if config.vault_key else None
+        self._data_dir = data_dir
 
-    def clean(self, text: str, *, source: str = "", quoted: bool = False) -> str:
-        """The text to write for the model answer ``text`` to prompt ``source``; raises on a bad answer."""
+    def clean(
+        self, text: str, *, source: str = "", quoted: bool = False, mapping: Mapping[str, str] | None = None
+    ) -> str:
+        """The text to write for the model answer ``text`` to prompt ``source``; raises on a bad answer.
+
+        ``mapping`` (token -> value) is used to restore pseudonyms when ``restore`` is on.
+        """
+        return self.clean_with_findings(text, source=source, quoted=quoted, mapping=mapping)[0]
+
+    def clean_with_findings(
+        self, text: str, *, source: str = "", quoted: bool = False, mapping: Mapping[str, str] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """:meth:`clean`, and the count per entity type of new sensitive values found in the answer."""
         cfg = self.config
+        findings: dict[str, int] = {}
         raw = text
         if cfg.strip_markdown:
             text = strip_markdown(text)
@@ -188,7 +219,7 @@ class PostprocessStep:
         text = " ".join(strip_chatter(" ".join(p for p in paragraphs if p)).split())
         text = _TITLE_BEFORE_LABEL.sub("", text)
         if cfg.rescan:
-            text = self._rescan(text, source)
+            text, findings = self._rescan(text, source)
         sentences = [
             _FIELD_LABEL.sub("", s)
             for s in split_sentences(text)
@@ -209,17 +240,32 @@ class PostprocessStep:
         problem = answer_problem(body, source=source, max_chars=cfg.max_chars, quoted=quoted)
         if problem is not None:
             raise ModelOutputError(f"model answer rejected: {problem}; nothing was written")
-        return cfg.prefix + body
+        if cfg.restore and mapping:
+            # Restored after the checks: a placeholder-only answer is still rejected as one.
+            body, restored = restore(body, mapping)
+            if restored and len(body) > cfg.max_chars - len(cfg.prefix):
+                body = fit(split_sentences(body), cfg.max_chars - len(cfg.prefix))
+        return cfg.prefix + body, findings
 
-    def _rescan(self, text: str, source: str) -> str:
+    def _rescan(self, text: str, source: str) -> tuple[str, dict[str, int]]:
         # A value already visible in the prompt went through the sanitize step's policy (allowed, or
         # a type switched off); anything else the model wrote is masked. New placeholders skip the
         # numbers the prompt uses, so <EMAIL_1> keeps meaning what it meant there.
         spans = [s for s in self._sanitizer.detect(text) if s.value not in source]
         if not spans:
-            return text
+            return text, {}
         log.info("postprocess.output_masked", count=len(spans), types=sorted({s.entity_type for s in spans}))
-        return replace(text, spans, Sanitizer.numbering_for(source, text))
+        return replace(text, spans, Sanitizer.numbering_for(source, text)), dict(
+            Counter(s.entity_type for s in spans)
+        )
+
+    def _mapping(self, state: RunState) -> dict[str, str]:
+        if not (self.config.restore and state.pseudonyms):
+            return {}
+        try:
+            return Vault.resolve(self._vault_key, self._data_dir).open(state.pseudonyms)
+        except VaultError as exc:
+            raise StepError(str(exc)) from None
 
     async def run(self, state: RunState, resources: Resources) -> RunState:
         """Fill ``state.output`` from ``state.answer``."""
@@ -227,10 +273,15 @@ class PostprocessStep:
             raise StepError("postprocess step has no model answer to work on; put a 'model' step before it")
         if state.answer.safe_fallback:
             return state.model_copy(update={"output": state.answer.text})
-        output = self.clean(state.answer.text, source=state.prompt or "", quoted=state.answer.quoted)
-        return state.model_copy(update={"output": output})
+        output, findings = self.clean_with_findings(
+            state.answer.text,
+            source=state.prompt or "",
+            quoted=state.answer.quoted,
+            mapping=self._mapping(state),
+        )
+        return state.model_copy(update={"output": output, "output_findings": findings})
 
 
-def build(config: Config, ctx: BuildContext) -> PostprocessStep:
+def build(config: Config, ctx: BuildContext | None) -> PostprocessStep:
     """Build the ``postprocess`` step."""
-    return PostprocessStep(config)
+    return PostprocessStep(config, data_dir=ctx.data_dir if ctx is not None else Path(".patchbay"))

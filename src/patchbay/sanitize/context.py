@@ -1,0 +1,230 @@
+"""Context detectors: values the event already names, name cues, labelled fields, street addresses.
+
+Free-text names are hard without NER, but tickets give strong hints: the reporter's name, email and
+phone sit in structured fields (:func:`known_values`) and reappear in the description; greetings
+and sign-offs ("Hi Ann,", "Thanks, Bob Lee") and labels ("Name:", "Address:") frame the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import phonenumbers
+
+from patchbay.sanitize.spans import Span
+
+_NAME_WORD = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?"
+_NAME = rf"{_NAME_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_NAME_WORD}){{0,2}}"
+_TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+)?"
+# Capitalised words that follow "Hi" or "Thanks" but are not names.
+_NOT_NAMES = frozenset(
+    str.split(
+        "team all everyone there support folks guys again in for the so much a lot and you your we our "
+        "sir madam hello hi thanks regards best cheers sincerely please any anyone admin admins customer "
+        "service sales billing devops ops it engineering helpdesk desk help good morning afternoon evening "
+        "kind warm many advance update urgent issue ticket this that just also team's guys, jira"
+    )
+)
+_GREETING = re.compile(
+    rf"(?m)(?:^|(?<=[.!?]\s))[ \t]*(?:Hi|Hello|Hey|Dear|Greetings|Morning)[ \t,]+{_TITLE}(?P<name>{_NAME})"
+)
+_SIGN_OFF = re.compile(
+    r"(?im)^[ \t]*(?:thanks(?: again| so much| a lot)?|thank you|many thanks|regards|best regards|"
+    r"kind regards|warm regards|best|cheers|sincerely|yours(?: truly| sincerely)?|br|thx|rgds)"
+    r"[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
+    rf"(?:[-\u2014\u2013]+[ \t]*)?(?-i:{_TITLE}(?P<name>{_NAME}))"
+)
+_SELF_INTRO = re.compile(
+    rf"(?i)\b(?:my name is|my name's|i am|i'm|this is|name is)[ \t]+(?-i:{_TITLE}(?P<name>{_NAME}))"
+    r"(?=[ \t]*(?:[,.;!]|\bfrom\b|\bat\b|\bhere\b|\band\b|$))"
+)
+_MENTION = re.compile(
+    rf"\b(?:[Cc]olleague|[Cc]oworker|[Mm]anager|[Cc]ustomer|[Cc]ontact|[Aa]gent|[Bb]oss|[Ss]upervisor|"
+    rf"[Rr]eporter|behalf of|[Aa]ssigned to|[Cc]c|[Cc]ontacted|[Ss]poke with|[Tt]alked to)[ \t:]+{_TITLE}"
+    rf"(?P<name>{_NAME_WORD}[ \t]+{_NAME_WORD})\b"
+)
+_PERSON_LABEL = re.compile(
+    r"(?im)^[ \t]*(?:name|full name|customer name|contact name|contact person|customer|reporter|requester|"
+    r"caller|account holder|cardholder|card holder|patient|employee)[ \t]*[:=][ \t]*"
+    rf"(?-i:{_TITLE}(?P<name>{_NAME}))"
+)
+_ADDRESS_LABEL = re.compile(
+    r"(?i)\b(?:address|street address|shipping address|billing address|home address|mailing address|"
+    r"postal address|addr\.?|ship to|deliver to)[ \t]*[:=][ \t]*(?P<address>[^\n]{5,120}"
+    r"(?:\n[ \t]*[A-Z][A-Za-z .'-]{1,40},[ \t]*[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)?)"
+)
+_SUFFIXES = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
+    "Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Cres|Close|Row|Loop|Path|Pike|Plaza|"
+    "Ridge|Run|Heights|Hts|Hills?|Park|Point|Pt|Ports?|Springs?|Station|Sta|Union|Valley|Vly|View|Villages?|"
+    "Walk|Stream|Summit|Track|Alley|Aly|Arcade|Bend|Bluffs?|Bottom|Branch|Bridge|Brook|Burgs?|Bypass|Camp|"
+    "Canyon|Cape|Causeway|Centers?|Ctr|Cliffs?|Club|Commons?|Corners?|Course|Courts|Cove|Coves|Creek|"
+    "Crossing|Crossroad|Curve|Dale|Dam|Divide|Drives|Estates?|Expressway|Expy|Extensions?|Falls?|Ferry|"
+    "Fields?|Flats?|Ford|Fords|Forest|Forge|Forks?|Fort|Freeway|Fwy|Gardens?|Gateway|Glens?|Greens?|"
+    "Groves?|Harbors?|Haven|Inlet|Islands?|Isle|Junctions?|Keys?|Knolls?|Lakes?|Land|Landing|Light|Lights|"
+    "Lock|Locks|Lodge|Manor|Manors|Meadows?|Mews|Mill|Mills|Mission|Motorway|Mount|Mountains?|Neck|"
+    "Orchard|Oval|Overpass|Pass|Passage|Pines?|Plains?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Roads|"
+    "Route|Shoals?|Shores?|Skyway|Spur|Squares|Streets|Throughway|Trace|Trafficway|Tunnel|Turnpike|"
+    "Underpass|Unions|Ville|Vista|Walks|Wall|Ways|Wells?|Gardens|Green|Hill|Quay|Wharf|Strasse|Straße"
+)
+_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){{0,4}}(?:{_SUFFIXES})\b\.?"
+    r"(?:,?[ \t]*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)[ \t]*[\w-]{1,6})?"
+    r"(?:,?[ \t]*\r?\n?[ \t]*[A-Z][A-Za-z.'-]+(?:[ \t][A-Z][A-Za-z.'-]+){0,3},[ \t]*"
+    r"[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)?"
+)
+
+
+def _trim_name(name: str) -> str:
+    """``name`` without trailing words that are not part of it ("Ann Team" -> "Ann")."""
+    words = name.split()
+    while words and words[-1].lower().rstrip(".,") in _NOT_NAMES:
+        words.pop()
+    return " ".join(words)
+
+
+class NameCueDetector:
+    """Person names framed by cues: greetings, sign-offs, self-introductions, labels, role words."""
+
+    entity_types: tuple[str, ...] = ("person",)
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every cued name in ``text``."""
+        for pattern in (_GREETING, _SIGN_OFF, _SELF_INTRO, _PERSON_LABEL, _MENTION):
+            for m in pattern.finditer(text):
+                start = m.start("name")
+                name = _trim_name(m.group("name"))
+                if not name or name.split()[0].lower() in _NOT_NAMES:
+                    continue
+                yield Span(start, start + len(name), "person", name)
+
+
+class AddressDetector:
+    """Street addresses: a number, street words and a street suffix, with unit and "City, ST 12345";
+    and whatever follows an ``Address:`` label on its line."""
+
+    entity_types: tuple[str, ...] = ("address",)
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every street address in ``text``."""
+        for m in _ADDRESS.finditer(text):
+            yield Span(m.start(), m.end(), "address", m.group())
+        for m in _ADDRESS_LABEL.finditer(text):
+            value = m.group("address").rstrip(" \t.;")
+            start = m.start("address")
+            if any(ch.isdigit() for ch in value) or "," in value:
+                yield Span(start, start + len(value), "address", value)
+
+
+# Event keys whose string value is a person's name, email or phone, and parents under which a
+# plain "name" is a person ("reporter": {"name": ...}) rather than an issue type or priority.
+_NAME_KEYS = frozenset(
+    {"displayname", "fullname", "customername", "reportername", "requestername", "contactname"}
+)
+_EMAIL_KEYS = frozenset({"email", "emailaddress", "mail", "contactemail", "customeremail"})
+_PHONE_KEYS = frozenset({"phone", "phonenumber", "mobile", "mobilephone", "tel", "telephone", "contactphone"})
+_PERSON_PARENTS = frozenset(
+    {
+        "reporter",
+        "assignee",
+        "creator",
+        "requester",
+        "user",
+        "author",
+        "customer",
+        "contact",
+        "submitter",
+        "caller",
+    }
+)
+
+
+def _norm_key(key: str) -> str:
+    return re.sub(r"[^a-z]", "", key.lower())
+
+
+def known_values(event: Any) -> list[tuple[str, str]]:
+    """``(entity_type, value)`` pairs named by the event's structured fields (the reporter's name,
+    email and phone), found by key name anywhere in nested dicts and lists."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, parent: str) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                norm = _norm_key(str(key))
+                if isinstance(item, str) and item.strip():
+                    if norm in _NAME_KEYS or (norm == "name" and parent in _PERSON_PARENTS):
+                        found.append(("person", item.strip()))
+                    elif norm in _EMAIL_KEYS and "@" in item:
+                        found.append(("email", item.strip()))
+                    elif norm in _PHONE_KEYS and sum(ch.isdigit() for ch in item) >= 7:
+                        found.append(("phone", item.strip()))
+                else:
+                    walk(item, norm)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, parent)
+
+    walk(event, "")
+    return found
+
+
+def _name_variants(name: str) -> list[tuple[str, bool]]:
+    """Ways a name reappears, each with whether it must match case-sensitively (single words do:
+    a first name like "Will" or "Mark" is also an everyday word)."""
+    words = [w for w in re.split(r"\s+", name) if w]
+    variants: list[tuple[str, bool]] = [(name, False)]
+    if len(words) >= 2:
+        first, last = words[0], words[-1]
+        variants += [(f"{first} {last}", False), (f"{last}, {first}", False), (f"{first[0]}. {last}", False)]
+        variants += [(w, True) for w in (first, last) if len(w) >= 3 and w[0].isupper()]
+    return variants
+
+
+class KnownValuesDetector:
+    """Values the event names in structured fields, found again in free text, also in simple
+    variants: a name's first or last name alone or "A. Smith"; a phone number with other separators."""
+
+    entity_types: tuple[str, ...] = ("person", "email", "phone")
+
+    def __init__(self, known: Iterable[tuple[str, str]]) -> None:
+        self._patterns: list[tuple[str, re.Pattern[str], str]] = []
+        for entity_type, value in known:
+            if entity_type == "person":
+                for variant, case_sensitive in _name_variants(value):
+                    flags = 0 if case_sensitive else re.IGNORECASE
+                    body = r"\s+".join(re.escape(part) for part in variant.split())
+                    self._patterns.append(("person", re.compile(rf"(?<!\w){body}(?!\w)", flags), value))
+            elif entity_type == "email":
+                self._patterns.append(
+                    ("email", re.compile(rf"(?<![\w.]){re.escape(value)}(?!\w)", re.I), value)
+                )
+            elif entity_type == "phone":
+                digits = re.sub(r"\D", "", value)[-10:]
+                body = r"[\s().\-]{0,2}".join(digits)
+                self._patterns.append(
+                    ("phone", re.compile(rf"(?<!\d)(?:\+?\d{{1,3}}[\s.-]?)?{body}(?!\d)"), value)
+                )
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Every reappearance of a known value in ``text``; the canonical form is the field's value
+        (as the other detectors would write it, so both get the same token)."""
+        for entity_type, pattern, value in self._patterns:
+            for m in pattern.finditer(text):
+                yield Span(
+                    m.start(), m.end(), entity_type, m.group(), canonical=_canonical(entity_type, value)
+                )
+
+
+def _canonical(entity_type: str, value: str) -> str:
+    if entity_type == "email":
+        return value.lower()
+    if entity_type == "phone":
+        try:
+            number = phonenumbers.parse(value, "US")
+        except phonenumbers.NumberParseException:
+            return re.sub(r"\D", "", value)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return value

