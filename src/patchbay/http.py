@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from patchbay import __version__
+from patchbay.egress import EgressPolicy, GuardedTransport
 
 USER_AGENT = f"patchbay/{__version__}"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -34,8 +35,12 @@ def _default_transport() -> httpx.AsyncBaseTransport:
 class HttpClientFactory:
     """Creates (and caches, per event loop) the ``httpx.AsyncClient`` objects components use."""
 
-    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, *, transport: httpx.AsyncBaseTransport | None = None, egress: EgressPolicy | None = None
+    ) -> None:
         self._transport = transport
+        # The SSRF guard (patchbay.egress); None: unguarded, for unit tests that inject a transport.
+        self._egress = egress
         self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}
 
@@ -58,11 +63,15 @@ class HttpClientFactory:
             kwargs: dict[str, Any] = {}
             if auth is not None:
                 kwargs["auth"] = auth
+            transport = self._transport if self._transport is not None else _default_transport()
+            if self._egress is not None:
+                transport = GuardedTransport(transport, self._egress)
+                kwargs["trust_env"] = self._egress.trust_env_proxy
             client = httpx.AsyncClient(
                 base_url=base_url,
                 headers=all_headers,
                 timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
-                transport=self._transport if self._transport is not None else _default_transport(),
+                transport=transport,
                 follow_redirects=False,
                 **kwargs,
             )

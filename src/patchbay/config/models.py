@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from patchbay.config.limits import LimitsConfig
+from patchbay.egress import EgressPolicy
 from patchbay.resilience.breaker import BreakerConfig
 from patchbay.resilience.limits import SharedLimitsConfig
 
@@ -179,6 +180,11 @@ class ProjectConfig(Strict):
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="This process's identity.")
     limits: LimitsConfig = Field(
         default_factory=LimitsConfig, description="Inbound rate limits (429 with Retry-After)."
+    )
+    egress: EgressPolicy | None = Field(
+        default=None,
+        description="SSRF guard for outbound requests. null: https and public addresses only, except in "
+        "dev, where http and loopback are allowed too.",
     )
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long history is kept."

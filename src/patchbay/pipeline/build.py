@@ -11,6 +11,7 @@ from patchbay import registry
 from patchbay.config.loader import IntegrationSpec, LoadedProject
 from patchbay.config.models import ComponentSpec
 from patchbay.connectors.base import Source, Target
+from patchbay.egress import EgressPolicy
 from patchbay.http import HttpClientFactory
 from patchbay.pipeline.step import Resources, Step
 from patchbay.providers.base import Provider
@@ -93,7 +94,9 @@ def build_runtime(project: LoadedProject, *, http: HttpClientFactory | None = No
     Each provider and target is wrapped in its circuit breaker and shared limits (``breaker:`` and
     ``limits:`` beside its ``type:``).
     """
-    http = http or HttpClientFactory()
+    http = http or HttpClientFactory(
+        egress=EgressPolicy.for_environment(project.environment, project.config.egress)
+    )
     protection = _Protection(project)
     providers: dict[str, Provider] = {}
     for name, (type_name, config) in project.providers.items():
