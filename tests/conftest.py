@@ -8,6 +8,7 @@ import pytest
 import structlog
 
 from fakes import FakeJira, FakeOpenAI
+from pg import fresh_database
 
 SUMMARY = (
     "EU customers hit a checkout timeout after the 2.14.1 deploy. "
@@ -37,3 +38,9 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     yield model
     model.gate.set()
     model.server.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (skips without a server, fails under CI=true)."""
+    yield from fresh_database()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +89,8 @@ class FakeJira:
         self.properties: dict[tuple[str, str], Any] = {}
         self.lock = threading.Lock()
         self.server = FakeServer(self.handle)
+        self.fail_field_puts: list[Reply] = []  # answers for the next field PUTs, in order (fault injection)
+        self.accepted: list[Recorded] = []  # field PUTs answered with 204
 
     def handle(self, req: Recorded) -> Reply:
         prop = re.match(r"^/rest/api/[23]/issue/([^/]+)/properties/([^/?]+)", req.path)
@@ -101,6 +104,9 @@ class FakeJira:
                 self.properties[(prop.group(1), prop.group(2))] = req.json()
                 return 200, {}, b""
             if re.match(r"^/rest/api/[23]/issue/[^/?]+", req.path) and req.method == "PUT":
+                if self.fail_field_puts:
+                    return self.fail_field_puts.pop(0)
+                self.accepted.append(req)
                 return 204, {}, b""
         return json_reply(404, {"errorMessages": [f"no route {req.method} {req.path}"]})
 
@@ -120,11 +126,17 @@ class FakeOpenAI:
         self.gate = threading.Event()
         self.gate.set()
         self.arrived = threading.Event()
+        self.raw_reply: Reply | None = None  # fault injection: answer this instead
+        self.delay_s = 0.0
         self.server = FakeServer(self.handle)
 
     def handle(self, req: Recorded) -> Reply:
         self.arrived.set()
         self.gate.wait(timeout=60)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.raw_reply is not None:
+            return self.raw_reply
         return json_reply(
             200,
             {

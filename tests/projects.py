@@ -102,3 +102,19 @@ def signed(body: bytes, secret: str = HOOK_SECRET, delivery_id: str | None = Non
 
 def encode(event: dict[str, Any]) -> bytes:
     return json.dumps(event).encode()
+
+
+async def wait_final(store: Any, run_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll the run store until ``run_id`` has a final status; fail with its last state otherwise."""
+    import asyncio
+    import time
+
+    from patchbay.runs.store import FINAL_STATUSES
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = store.get(run_id)
+        if row is not None and row["status"] in FINAL_STATUSES:
+            return dict(row)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish in {timeout}s: {store.get(run_id)}")

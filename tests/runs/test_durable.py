@@ -3,59 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from fakes import FakeJira, FakeOpenAI
-from patchbay.config.loader import load_project
-from patchbay.intake.app import create_app
-from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine, run_id_for
-from patchbay.runs.store import FINAL_STATUSES, RunStore
-from projects import encode, signed, ticket, write_project
-
-
-@pytest.fixture
-def engine(
-    tmp_path: Path, fake_openai: FakeOpenAI, fake_jira: FakeJira, request: pytest.FixtureRequest
-) -> Iterator[DurableEngine]:
-    providers = getattr(request, "param", "[primary, backup]")
-    root = write_project(
-        tmp_path / "proj",
-        openai_url=fake_openai.server.url,
-        jira_url=fake_jira.server.url,
-        providers=providers,
-    )
-    project = load_project(root, env={})
-    runtime = build_runtime(project)
-    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite'}")
-    eng = DurableEngine(runtime, store, executor_id="test-executor")
-    eng.launch()
-    yield eng
-    eng.shutdown(timeout_s=0)
-    store.close()
-
-
-@pytest.fixture
-async def client(engine: DurableEngine) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(engine.runtime, engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pb") as c:
-        yield c
-
-
-async def wait_final(store: RunStore, run_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = store.get(run_id)
-        if row is not None and row["status"] in FINAL_STATUSES:
-            return row
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish in {timeout}s: {store.get(run_id)}")
+from projects import encode, signed, ticket, wait_final
 
 
 async def test_delivery_runs_and_writes_back_once(
