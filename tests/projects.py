@@ -64,11 +64,15 @@ integrations:
 
 
 def write_project(
-    root: Path, *, openai_url: str, jira_url: str, providers: str = "[primary, backup]"
+    root: Path, *, openai_url: str, jira_url: str, providers: str = "[primary, backup]", runtime: str = ""
 ) -> Path:
-    """A project whose model is a fake OpenAI server and whose target is a fake Jira, both on 127.0.0.1."""
+    """A project whose model is a fake OpenAI server and whose target is a fake Jira, both on 127.0.0.1.
+
+    ``runtime`` adds lines under ``runtime:`` (e.g. "  heartbeat_s: 0.5\n").
+    """
     root.mkdir(parents=True, exist_ok=True)
-    (root / "patchbay.yaml").write_text(PIPELINE.replace("__PROVIDERS__", providers))
+    text = PIPELINE.replace("__PROVIDERS__", providers).replace("runtime:\n", "runtime:\n" + runtime, 1)
+    (root / "patchbay.yaml").write_text(text)
     (root / ".env").write_text(
         f"OPENAI_URL={openai_url}/v1\nJIRA_URL={jira_url}\nJIRA_TOKEN=jira-pat\nHOOK_SECRET={HOOK_SECRET}\n"
     )

@@ -73,6 +73,10 @@ def serve(
             timeout_graceful_shutdown=shutdown_timeout,
         )
     )
+    # uvicorn re-raises the signal it stopped on once it is done; with these no-op handlers in place
+    # that lands here instead of killing the process before the runs had their shutdown deadline.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         server.run()
     finally:

@@ -202,8 +202,9 @@ class DurableEngine:
                 self._registry.retire()  # survivors may take over what is left right away
             self._registry = None
         if self._launched:
-            self.runtime.http.close_other_loops()
+            # Let in-flight runs finish first: closing their HTTP clients would fail their calls.
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
+            self.runtime.http.close_other_loops()
             self._launched = False
         if self._client is not None:
             self._client.destroy()
@@ -418,7 +419,12 @@ async def pipeline_workflow(
         status = final_status(state)
         await _record_finish(
             state.model_dump(mode="json"),
-            {"status": status, "attempts": attempts, "record_delivery_id": record_delivery_id},
+            {
+                "status": status,
+                "attempts": attempts,
+                "record_delivery_id": record_delivery_id,
+                "executor_id": engine.executor_id,
+            },
         )
         log.info("run.finished", status=status)
         return {"status": status, "run_id": run_id}
@@ -454,6 +460,7 @@ async def _fail(
         error=failure.message,
         exc_info=not isinstance(exc, PatchbayError),
     )
+    engine = _current()
     await _record_finish(
         state.model_dump(mode="json"),
         {
@@ -463,6 +470,7 @@ async def _fail(
             "error": failure.message,
             "attempts": attempts,
             "record_delivery_id": record_delivery_id,
+            "executor_id": engine.executor_id,
         },
     )
     return {"status": "failed", "run_id": state.run_id, "error": failure.message}

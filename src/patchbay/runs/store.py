@@ -209,6 +209,7 @@ class RunStore:
         error: str | None = None,
         attempts: list[dict[str, Any]] | None = None,
         record_delivery_id: str | None = None,
+        executor_id: str | None = None,
     ) -> None:
         """Write the final outcome of a run (creating the record if it is missing: a forked replay)."""
         answer = state.answer
@@ -230,6 +231,7 @@ class RunStore:
             "output": state.output,
             "state": state.model_dump(mode="json", exclude={"event", "pseudonyms"}),
             "attempts": attempts or [],
+            "executor_id": executor_id,
         }
         with self._tx() as conn:
             done = conn.execute(
