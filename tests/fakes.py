@@ -91,6 +91,7 @@ class FakeJira:
         self.server = FakeServer(self.handle)
         self.fail_field_puts: list[Reply] = []  # answers for the next field PUTs, in order (fault injection)
         self.accepted: list[Recorded] = []  # field PUTs answered with 204
+        self.fields: dict[str, dict[str, Any]] = {}  # issue key -> fields written
 
     def handle(self, req: Recorded) -> Reply:
         prop = re.match(r"^/rest/api/[23]/issue/([^/]+)/properties/([^/?]+)", req.path)
@@ -103,11 +104,15 @@ class FakeJira:
             if prop and req.method == "PUT":
                 self.properties[(prop.group(1), prop.group(2))] = req.json()
                 return 200, {}, b""
-            if re.match(r"^/rest/api/[23]/issue/[^/?]+", req.path) and req.method == "PUT":
+            issue = re.match(r"^/rest/api/[23]/issue/([^/?]+)", req.path)
+            if issue and req.method == "PUT":
                 if self.fail_field_puts:
                     return self.fail_field_puts.pop(0)
                 self.accepted.append(req)
+                self.fields.setdefault(issue.group(1), {}).update(req.json().get("fields", {}))
                 return 204, {}, b""
+            if issue and req.method == "GET":
+                return json_reply(200, {"key": issue.group(1), "fields": self.fields.get(issue.group(1), {})})
         return json_reply(404, {"errorMessages": [f"no route {req.method} {req.path}"]})
 
     def field_writes(self) -> list[Recorded]:

@@ -51,6 +51,15 @@ class FakeJira:
                 return httpx.Response(200, json={"key": parts[7], "value": self.properties[prop]})
             self.properties[prop] = json.loads(request.content)
             return httpx.Response(200)
+        if request.method == "GET":
+            wanted = request.url.params.get("fields", "").split(",")
+            return httpx.Response(
+                200,
+                json={
+                    "key": key,
+                    "fields": {f: v for f, v in self.fields.get(key, {}).items() if f in wanted},
+                },
+            )
         self.fields.setdefault(key, {}).update(json.loads(request.content)["fields"])
         return httpx.Response(204)
 
@@ -162,16 +171,24 @@ async def test_marker_keeps_the_last_50_keys() -> None:
     assert len(keys) == 50 and keys[-1] == "pb1-new" and keys[0] == "old-11"
 
 
-async def test_crash_between_field_and_marker_only_repeats_the_same_field_put() -> None:
+async def test_crash_between_field_and_marker_does_not_write_the_field_again() -> None:
     jira = FakeJira()
     target = make(jira)
     jira.fail[("PUT", "property")] = httpx.Response(503)
     with pytest.raises(TargetUnavailable):
         await target.write(request())
-    assert (await target.write(request())).status == "written"
-    bodies = [json.loads(r.content) for r in jira.sent("PUT")]
-    assert bodies == [bodies[0], bodies[0]]
+    retried = await target.write(request())  # the step re-runs: the field already holds this text
+    assert retried.status == "already_written"
+    assert len(jira.sent("PUT")) == 1  # checked before writing: no second field PUT
+    assert jira.properties[("SUP-42", "patchbay.writes")] == {"keys": ["pb1-0001"]}
     assert (await target.write(request())).status == "already_written"
+
+
+async def test_a_field_holding_other_text_is_overwritten() -> None:
+    jira = FakeJira()
+    jira.fields["SUP-42"] = {"customfield_10050": "an older summary"}
+    assert (await make(jira).write(request())).status == "written"
+    assert jira.fields["SUP-42"]["customfield_10050"] == SUMMARY
 
 
 async def test_rate_limit_is_retryable_with_retry_after() -> None:

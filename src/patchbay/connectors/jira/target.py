@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from patchbay.auth.outbound import OAuth2Config, build_auth
 from patchbay.connectors.base import WriteRequest
 from patchbay.connectors.jira._http import raise_for_status, send
-from patchbay.connectors.jira.adf import text_to_adf
-from patchbay.errors import TargetRejected
+from patchbay.connectors.jira.adf import adf_to_text, text_to_adf
+from patchbay.errors import TargetError, TargetRejected
 from patchbay.paths import MISSING, get_path
 from patchbay.pipeline.state import HttpRequestPlan, WriteOutcome
 from patchbay.registry import BuildContext
@@ -237,9 +237,19 @@ class JiraTarget:
                 detail=f"issue {key} already has this write ({request.idempotency_key}); nothing sent",
             )
         field_plan = planned[0]
+        marker_plan = self._marker_plan(key, [*keys, request.idempotency_key])
+        if await self._already_holds(client, key, request, where=where):
+            # A crash between the field PUT and the marker PUT: the value is there, only mark it.
+            response = await send(client, "PUT", marker_plan.url, json=marker_plan.json_body, where=where)
+            raise_for_status(response, where=where, api=self._api, key=key)
+            return WriteOutcome(
+                target=self.name,
+                status="already_written",
+                requests=[marker_plan],
+                detail=f"issue {key} already holds this text in {request.field}; marked it, wrote nothing",
+            )
         response = await send(client, "PUT", field_plan.url, json=field_plan.json_body, where=where)
         raise_for_status(response, where=where, api=self._api, key=key)
-        marker_plan = self._marker_plan(key, [*keys, request.idempotency_key])
         response = await send(client, "PUT", marker_plan.url, json=marker_plan.json_body, where=where)
         raise_for_status(response, where=where, api=self._api, key=key)
         return WriteOutcome(
@@ -248,6 +258,27 @@ class JiraTarget:
             requests=[field_plan, marker_plan],
             detail=f"wrote {request.field} on {key}",
         )
+
+    async def _already_holds(
+        self, client: httpx.AsyncClient, key: str, request: WriteRequest, *, where: str
+    ) -> bool:
+        """Check before writing: does the field already hold exactly this text? (Best effort: a failed
+        check means "no", and the write that follows reports the real error.)"""
+        if not request.field:
+            return False
+        url = f"{self.config.base_url}/rest/api/{self._api}/issue/{key}"
+        try:
+            response = await send(client, "GET", f"{url}?fields={quote(request.field, safe='')}", where=where)
+        except TargetError:
+            return False
+        if response.status_code != 200:
+            return False
+        try:
+            value = response.json().get("fields", {}).get(request.field)
+        except (ValueError, AttributeError):
+            return False
+        current = adf_to_text(value) if isinstance(value, dict) else value
+        return isinstance(current, str) and current.strip() == request.text.strip()
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client factory owns the clients."""
