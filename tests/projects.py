@@ -71,7 +71,10 @@ def write_project(
     ``runtime`` adds lines under ``runtime:`` (e.g. "  heartbeat_s: 0.5\n").
     """
     root.mkdir(parents=True, exist_ok=True)
-    text = PIPELINE.replace("__PROVIDERS__", providers).replace("runtime:\n", "runtime:\n" + runtime, 1)
+    text = PIPELINE.replace("__PROVIDERS__", providers)
+    if "workers:" in runtime:
+        text = text.replace("  workers: 2\n", "", 1)
+    text = text.replace("runtime:\n", "runtime:\n" + runtime, 1)
     (root / "patchbay.yaml").write_text(text)
     (root / ".env").write_text(
         f"OPENAI_URL={openai_url}/v1\nJIRA_URL={jira_url}\nJIRA_TOKEN=jira-pat\nHOOK_SECRET={HOOK_SECRET}\n"

@@ -166,3 +166,16 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
 async def test_healthz(client: httpx.AsyncClient) -> None:
     resp = await client.get("/healthz")
     assert resp.status_code == 200 and resp.json()["integrations"] == ["ticket-summary"]
+
+
+async def test_a_delivery_that_cannot_be_recorded_is_503_not_500(
+    client: httpx.AsyncClient, submitter: RecordingSubmitter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(integration: str, delivery: Delivery) -> Any:
+        raise ConnectionError("database restarting")
+
+    monkeypatch.setattr(submitter, "submit", broken)
+    body = encode(ticket())
+    resp = await client.post("/hooks/ticket-summary", content=body, headers=signed(body))
+    err = assert_error(resp, 503, "storage_unavailable")
+    assert "retry" in err["message"] and resp.headers["retry-after"] == "5"

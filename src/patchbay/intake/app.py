@@ -128,7 +128,18 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
                 status_code=200,
                 headers={REQUEST_ID_HEADER: rid},
             )
-        submitted = await submitter.submit(name, delivery)
+        try:
+            submitted = await submitter.submit(name, delivery)
+        except Exception as exc:
+            # Not durably recorded means not accepted: the sender must retry (a 503, never a 500).
+            log.error("intake.record_failed", integration=name, error_type=type(exc).__name__, request_id=rid)
+            return error_response(
+                request,
+                503,
+                "storage_unavailable",
+                "the delivery could not be recorded durably and was not accepted; retry it",
+                headers={"Retry-After": str(runtime.project.config.server.retry_after_s)},
+            )
         duplicate = bool(getattr(submitted, "duplicate", False))
         run_id = str(getattr(submitted, "run_id", ""))
         log.info(

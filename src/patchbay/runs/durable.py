@@ -332,7 +332,14 @@ def _current() -> DurableEngine:
     return _engine
 
 
-@DBOS.step(name="patchbay.record_start")
+# The record steps retry: a database restart must not fail the run (DBOS retries its own writes).
+@DBOS.step(
+    name="patchbay.record_start",
+    retries_allowed=True,
+    max_attempts=12,
+    interval_seconds=0.5,
+    backoff_rate=1.5,
+)
 async def _record_start(state_json: dict[str, Any], event_type: str, record_delivery_id: str) -> None:
     engine = _current()
     state = RunState.model_validate(state_json)
@@ -345,7 +352,13 @@ async def _record_start(state_json: dict[str, Any], event_type: str, record_deli
     )
 
 
-@DBOS.step(name="patchbay.record_finish")
+@DBOS.step(
+    name="patchbay.record_finish",
+    retries_allowed=True,
+    max_attempts=12,
+    interval_seconds=0.5,
+    backoff_rate=1.5,
+)
 async def _record_finish(state_json: dict[str, Any], outcome: dict[str, Any]) -> None:
     state = RunState.model_validate(state_json)
     await asyncio.to_thread(_current().store.finish, state, **outcome)
