@@ -73,3 +73,8 @@ eval-sanitize: $(VENV)/.installed-dev
 # machine's PostgreSQL cluster: run it where nothing else depends on that server).
 chaos: $(VENV)/.installed-dev
 	$(BIN)/python tests/chaos.py --deliveries 500 --kills 50 --pg-restarts 3
+
+# Not in the default suite: ack latency, runs/s on SQLite and PostgreSQL with 1 and 2 workers, 500 in flight.
+bench-runs: $(VENV)/.installed-dev
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python bench/runs_throughput.py

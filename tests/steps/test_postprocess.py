@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,59 @@ def test_placeholder_only_answer_with_punctuation_is_rejected() -> None:
     step = PostprocessStep(Config(min_sentences=1))
     with pytest.raises(ModelOutputError, match="placeholders"):
         step.clean("<EMAIL_1> <PHONE_1> <CARD_1>.", source="")
+
+
+async def test_pseudonyms_are_restored_for_the_write_back_but_secrets_never(tmp_path: Path) -> None:
+    from patchbay.sanitize.vault import Vault
+
+    sealed = Vault.from_key_file(tmp_path).seal({"<PERSON_1>": "Ann Lee", "<EMAIL_1>": "ann@example.com"})
+    answer = ModelAnswer(
+        text="person_1's checkout fails for EU users. Reply to [Email_1] after rotating <SECRET_1>.",
+        provider="primary",
+    )
+    base = RunState(
+        run_id="r",
+        integration="i",
+        delivery_id="d",
+        event={},
+        prompt=PROMPT,
+        answer=answer,
+        pseudonyms=sealed,
+    )
+    on = await PostprocessStep(Config(), data_dir=tmp_path).run(base, Resources())
+    assert (
+        on.output
+        == "Ann Lee's checkout fails for EU users. Reply to ann@example.com after rotating <SECRET_1>."
+    )
+    off = await PostprocessStep(Config(restore=False), data_dir=tmp_path).run(base, Resources())
+    assert off.output == answer.text
+    assert "Ann Lee" not in (off.output or "")
+
+
+async def test_a_wrong_vault_key_is_a_step_error_saying_how_to_fix(tmp_path: Path) -> None:
+    from patchbay.sanitize.vault import Vault
+
+    sealed = Vault("sanitize-key").seal({"<PERSON_1>": "Ann Lee"})
+    answer = ModelAnswer(text="<PERSON_1> cannot log in since the upgrade to 2.14.", provider="primary")
+    s = RunState(
+        run_id="r",
+        integration="i",
+        delivery_id="d",
+        event={},
+        prompt=PROMPT,
+        answer=answer,
+        pseudonyms=sealed,
+    )
+    with pytest.raises(StepError, match="same vault_key"):
+        await PostprocessStep(Config(vault_key="other-key"), data_dir=tmp_path).run(s, Resources())  # type: ignore[arg-type]
+
+
+async def test_new_values_in_the_output_are_counted_never_listed() -> None:
+    step = build(Config(), None)
+    answer = ModelAnswer(
+        text="Checkout fails for EU users. Customer is bob@example.com, SSN 123-45-6789.", provider="p"
+    )
+    s = RunState(run_id="r", integration="i", delivery_id="d", event={}, prompt=PROMPT, answer=answer)
+    result = await step.run(s, Resources())
+    assert result.output == "Checkout fails for EU users. Customer is <EMAIL_2>, SSN <SSN_1>."
+    assert result.output_findings == {"email": 1, "ssn": 1}

@@ -11,6 +11,7 @@ from patchbay.cli import config_cmd, runs
 from patchbay.cli._common import console
 from patchbay.cli.init import init
 from patchbay.cli.run import run
+from patchbay.cli.sanitize import sanitize
 from patchbay.cli.serve import serve, worker
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(init)
 app.command()(run)
 app.command()(serve)
+app.command()(sanitize)
 app.command()(worker)
 app.add_typer(runs.app, name="runs")
 app.add_typer(config_cmd.app, name="config")

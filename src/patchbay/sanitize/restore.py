@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from patchbay.sanitize.actions import NEVER_RESTORED
 from patchbay.sanitize.replace import PLACEHOLDER, label
 
-_OPEN = r"(?P<open>&lt;|[<\[({]{1,2})?[ \t]*"
-_CLOSE = r"[ \t]*(?P<close>&gt;|[>\])}]{1,2})?"
+_OPEN = r"(?:(?P<open>&lt;|[<\[({]{1,2})[ \t]*)?"
+_CLOSE = r"(?:[ \t]*(?P<close>&gt;|[>\])}]{1,2}))?"
 
 
 def restore(text: str, mapping: Mapping[str, str]) -> tuple[str, int]:
@@ -34,7 +34,7 @@ def restore(text: str, mapping: Mapping[str, str]) -> tuple[str, int]:
     names = sorted({name for name, _ in wanted}, key=len, reverse=True)
     alternatives = "|".join(r"[ _-]?".join(re.escape(part) for part in name.split("_")) for name in names)
     pattern = re.compile(
-        rf"(?i){_OPEN}(?<![\w])(?P<type>{alternatives})(?P<sep>[ _-]?)(?P<num>\d+)(?!\d){_CLOSE}"
+        rf"(?i){_OPEN}(?<![\w])(?P<type>{alternatives})(?P<sep>[ _-]?)(?P<num>\d+)(?!\w){_CLOSE}"
     )
     count = 0
 
