@@ -26,6 +26,8 @@ from patchbay.config.models import (
     StorageConfig,
     TriggerConfig,
 )
+from patchbay.config.secrets import AwsSecretsConfig, VaultConfig
+from patchbay.config.secrets.vault import VaultAuth
 
 KIND_TITLES: dict[registry.Kind, str] = {
     "step": "Steps (`integrations.NAME.steps[]`)",
@@ -94,6 +96,9 @@ def reference_markdown() -> str:
         ("top level", ProjectConfig),
         ("`storage`", StorageConfig),
         ("`secrets`", SecretsConfig),
+        ("`secrets.vault`", VaultConfig),
+        ("`secrets.vault.auth`", VaultAuth),
+        ("`secrets.aws`", AwsSecretsConfig),
         ("`server`", ServerConfig),
         ("`runtime`", RuntimeConfig),
         ("`providers.NAME` / `targets.NAME`", ComponentSpec),

@@ -54,10 +54,22 @@ def test_init_scaffolds_a_working_project(project: Path, runner: CliRunner) -> N
 
 
 def test_config_validate_ok_and_every_environment(project: Path, runner: CliRunner) -> None:
-    for env in ("dev", "stage", "staging", "prod"):
+    for env in ("dev", "stage", "staging"):
         result = runner.invoke(app, ["config", "validate", "--config", str(project), "--env", env])
         assert result.exit_code == 0, result.output
         assert "ok" in result.output
+    # prod refuses the scaffold's placeholder model key, naming it and where it is used ...
+    refused = runner.invoke(app, ["config", "validate", "--config", str(project), "--env", "prod"])
+    assert refused.exit_code == 2
+    out = " ".join(refused.output.split())
+    assert "OPENAI_API_KEY" in out and "placeholder" in out and "prod.yaml:" in out
+    assert "providers.primary.api_key" in out
+    # ... and starts once it is real.
+    dotenv = project / ".env"
+    real = dotenv.read_text().replace("OPENAI_API_KEY=xxxxx", "OPENAI_API_KEY=sk-live-9fQ2c7Lr0pXw")
+    dotenv.write_text(real)
+    result = runner.invoke(app, ["config", "validate", "--config", str(project), "--env", "prod"])
+    assert result.exit_code == 0, result.output
 
 
 def test_config_validate_reports_file_line_field(project: Path, runner: CliRunner) -> None:

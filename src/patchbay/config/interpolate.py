@@ -12,6 +12,7 @@ from typing import Any
 
 from patchbay.config.issues import located
 from patchbay.config.secrets import SecretResolver
+from patchbay.config.secrets.policy import Ref
 from patchbay.config.yamlsource import Path_, Positions
 from patchbay.errors import ConfigIssue, SecretError
 
@@ -27,19 +28,22 @@ def interpolate(
     resolver: SecretResolver,
     issues: list[ConfigIssue],
     secret_paths: set[Path_],
+    refs: list[Ref] | None = None,
 ) -> Any:
+    """``value`` with every reference replaced; problems go to ``issues``, what was used to ``refs``."""
     if isinstance(value, dict):
         return {
-            k: interpolate(v, (*path, k), positions, variables, resolver, issues, secret_paths)
+            k: interpolate(v, (*path, k), positions, variables, resolver, issues, secret_paths, refs)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            interpolate(v, (*path, i), positions, variables, resolver, issues, secret_paths)
+            interpolate(v, (*path, i), positions, variables, resolver, issues, secret_paths, refs)
             for i, v in enumerate(value)
         ]
     if not isinstance(value, str) or "${" not in value:
         return value
+    whole = _REF.fullmatch(value.strip()) is not None and not value.strip().startswith("$${")
 
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
@@ -49,7 +53,7 @@ def interpolate(
             key, has_default, fallback = expr.removeprefix("secret:").partition(":-")
             key = key.strip()
             try:
-                secret = resolver.resolve(key)
+                found = resolver.lookup(key)
             except SecretError as exc:
                 if has_default:
                     return fallback
@@ -63,7 +67,9 @@ def interpolate(
                 )
                 return ""
             secret_paths.add(path)
-            return secret
+            if refs is not None:
+                refs.append(Ref(path, key, True, found.value, found.origin, found.namespace, whole))
+            return found.value
         name, sep, default = expr.partition(":-")
         name = name.strip()
         if not _ENV_NAME.match(name):
@@ -77,6 +83,8 @@ def interpolate(
             )
             return ""
         if name in variables and variables[name] != "":
+            if refs is not None:
+                refs.append(Ref(path, name, False, variables[name], f"env:{name}", "", whole))
             return variables[name]
         if sep:
             return default

@@ -26,9 +26,17 @@ from patchbay import registry
 from patchbay.config.interpolate import interpolate
 from patchbay.config.issues import located, pydantic_issues
 from patchbay.config.models import IntegrationConfig, ProjectConfig
-from patchbay.config.secrets import EnvSecrets, FileSecrets, SecretProvider, SecretResolver
+from patchbay.config.secrets import (
+    EnvSecrets,
+    FileSecrets,
+    SecretResolver,
+    SecretsConfig,
+    build_resolver,
+)
+from patchbay.config.secrets.live import attach
+from patchbay.config.secrets.policy import Ref, example_defaults, prod_issues
 from patchbay.config.yamlsource import Path_, Positions, deep_merge, load_yaml
-from patchbay.errors import ConfigError, ConfigIssue
+from patchbay.errors import ConfigError, ConfigIssue, SecretError
 
 PROJECT_FILE = "patchbay.yaml"
 ENVIRONMENT_ALIASES = {
@@ -73,6 +81,7 @@ class LoadedProject:
     integrations: dict[str, IntegrationSpec] = field(default_factory=dict)
     secret_paths: set[Path_] = field(default_factory=set)
     raw: dict[str, Any] = field(default_factory=dict)
+    secrets: SecretResolver | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -144,12 +153,22 @@ def load_project(
         )
 
     issues: list[ConfigIssue] = []
-    secrets_cfg = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
-    resolver = _resolver(root, secrets_cfg or {}, variables)
     secret_paths: set[Path_] = set()
-    data = interpolate(data, (), positions, variables, resolver, issues, secret_paths)
+    secrets_section, resolver = _secrets(root, env_name, data, positions, variables, secret_paths, files)
+    refs: list[Ref] = []
+    rest = {k: v for k, v in data.items() if k != "secrets"}
+    data = interpolate(rest, (), positions, variables, resolver, issues, secret_paths, refs)
+    if "secrets" in data or secrets_section:
+        data["secrets"] = secrets_section
     if issues:
         raise ConfigError(f"cannot resolve references in {', '.join(files)}", issues=issues)
+    if env_name == "prod":
+        refused = prod_issues(refs, positions, example_defaults(root))
+        if refused:
+            raise ConfigError(
+                f"refusing to start in prod with placeholder or non-prod secrets ({', '.join(files)})",
+                issues=refused,
+            )
 
     try:
         config = ProjectConfig.model_validate(data)
@@ -167,10 +186,14 @@ def load_project(
         env=variables,
         secret_paths=secret_paths,
         raw=data,
+        secrets=resolver,
     )
     _validate_components(loaded, positions, issues)
     if issues:
         raise ConfigError(f"invalid config ({', '.join(files)})", issues=issues)
+    for ref in refs:
+        if ref.secret and ref.whole:
+            _make_live(loaded, ref.path, resolver, ref.name)
     return loaded
 
 
@@ -190,17 +213,60 @@ def _environment(root: Path, env: Mapping[str, str] | None) -> dict[str, str]:
     return merged
 
 
-def _resolver(root: Path, secrets_cfg: dict[str, Any], variables: Mapping[str, str]) -> SecretResolver:
-    names = secrets_cfg.get("providers") or ["env", "file"]
-    directory = Path(str(secrets_cfg.get("dir") or "secrets"))
-    directory = directory if directory.is_absolute() else root / directory
-    providers: list[SecretProvider] = []
-    for name in names:
-        if name == "env":
-            providers.append(EnvSecrets(variables))
-        elif name == "file":
-            providers.append(FileSecrets(directory))
-    return SecretResolver(providers)
+def _secrets(
+    root: Path,
+    env_name: str,
+    data: dict[str, Any],
+    positions: Positions,
+    variables: Mapping[str, str],
+    secret_paths: set[Path_],
+    files: list[str],
+) -> tuple[dict[str, Any], SecretResolver]:
+    """The ``secrets:`` section, validated, and the resolver it describes.
+
+    The section itself may use ``${VAR}`` and env/file secrets (a Vault token, an AppRole secret id),
+    never the stores it configures.
+    """
+    raw = data.get("secrets") if isinstance(data.get("secrets"), dict) else {}
+    boot_dir = Path(str((raw or {}).get("dir") or "secrets"))
+    boot = SecretResolver(
+        [EnvSecrets(variables), FileSecrets(boot_dir if boot_dir.is_absolute() else root / boot_dir)]
+    )
+    issues: list[ConfigIssue] = []
+    section = interpolate(raw or {}, ("secrets",), positions, variables, boot, issues, secret_paths)
+    if issues:
+        raise ConfigError(f"cannot resolve references in {', '.join(files)}", issues=issues)
+    try:
+        config = SecretsConfig.model_validate(section)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"invalid config ({', '.join(files)})",
+            issues=pydantic_issues(exc, ("secrets",), positions, SecretsConfig),
+        ) from None
+    try:
+        resolver = build_resolver(config, root=root, environment=env_name, variables=variables)
+    except SecretError as exc:
+        raise ConfigError(
+            f"invalid config ({', '.join(files)})",
+            issues=[located(positions, ("secrets", "providers"), exc.message)],
+        ) from None
+    return section, resolver
+
+
+def _make_live(loaded: LoadedProject, path: Path_, resolver: SecretResolver, key: str) -> None:
+    """Swap the ``SecretStr`` at ``path`` for a re-resolving one, in whichever model holds it."""
+    head = path[0] if path else None
+    if head in ("providers", "targets") and len(path) > 2:
+        table = loaded.providers if head == "providers" else loaded.targets
+        if str(path[1]) in table:
+            attach(table[str(path[1])][1], path[2:], resolver, key)
+    elif head == "integrations" and len(path) > 3 and str(path[1]) in loaded.integrations:
+        spec = loaded.integrations[str(path[1])]
+        if path[2] == "trigger":
+            attach(spec.source_config, path[3:], resolver, key)
+        elif path[2] == "steps" and isinstance(path[3], int) and len(path) > 5 and path[3] < len(spec.steps):
+            attach(spec.steps[path[3]].config, path[5:], resolver, key)
+    attach(loaded.config, path, resolver, key)
 
 
 def _component(

@@ -7,11 +7,12 @@ component's own ``Config`` model from the registry; see :mod:`patchbay.config.lo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from patchbay.config.limits import LimitsConfig
+from patchbay.config.secrets import SecretsConfig as SecretsConfig
 from patchbay.egress import EgressPolicy
 from patchbay.resilience.breaker import BreakerConfig
 from patchbay.resilience.limits import SharedLimitsConfig
@@ -41,19 +42,6 @@ class StorageConfig(Strict):
         default=None,
         description="Run-record database (SQLAlchemy URL). Default: SQLite file '{data_dir}/runs.sqlite', "
         "kept apart from the durable-run database on purpose.",
-    )
-
-
-class SecretsConfig(Strict):
-    """How ``${secret:NAME}`` references are resolved: providers are asked in order."""
-
-    providers: list[Literal["env", "file"]] = Field(
-        default_factory=lambda: ["env", "file"],  # type: ignore[arg-type]
-        description="Secret providers, asked in order. 'env': the environment variable NAME (also from "
-        ".env). 'file': the file '{dir}/NAME'.",
-    )
-    dir: Path = Field(
-        default=Path("secrets"), description="Folder of the 'file' provider (relative to the project)."
     )
 
 

@@ -82,9 +82,14 @@ class HmacSignature:
 
     def __init__(self, config: Config, *, now: Clock = wall_clock) -> None:
         self.config = config
-        self._keys = [_decode_key(s, config.secret_encoding) for s in config.secret_values()]
+        _ = self._keys  # an unusable secret fails at build, not on the first delivery
         self._hash = _HASHES[config.algorithm]
         self._now = now
+
+    @property
+    def _keys(self) -> list[bytes]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return [_decode_key(s, self.config.secret_encoding) for s in self.config.secret_values()]
 
     def _given(self, value: str) -> bytes:
         cfg = self.config

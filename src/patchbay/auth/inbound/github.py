@@ -28,7 +28,12 @@ class GithubSignature:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._secrets = config.secret_values()
+        _ = self._secrets  # an unusable secret fails at build, not on the first delivery
+
+    @property
+    def _secrets(self) -> list[str]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return self.config.secret_values()
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Raise 401 unless the header is a valid HMAC of ``body`` under an active secret."""

@@ -32,7 +32,13 @@ class HubspotSignature:
     scheme = "hubspot"
 
     def __init__(self, config: Config) -> None:
-        self._secrets = [s.encode() for s in config.secret_values()]
+        self.config = config
+        _ = self._secrets  # an unusable secret fails at build, not on the first delivery
+
+    @property
+    def _secrets(self) -> list[bytes]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return [s.encode() for s in self.config.secret_values()]
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Raise 401 unless the header is the v1 hash of an active secret and the body."""

@@ -29,7 +29,12 @@ class SharedSecret:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._tokens = [s.encode() for s in config.secret_values()]
+        _ = self._tokens  # an unusable secret fails at build, not on the first delivery
+
+    @property
+    def _tokens(self) -> list[bytes]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return [s.encode() for s in self.config.secret_values()]
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Raise 401 unless the header carries an active token."""

@@ -65,8 +65,13 @@ class StandardWebhooksSignature:
 
     def __init__(self, config: Config, *, now: Clock = wall_clock) -> None:
         self.config = config
-        self._keys = [_key(s) for s in config.secret_values()]
+        _ = self._keys  # an unusable secret fails at build, not on the first delivery
         self._now = now
+
+    @property
+    def _keys(self) -> list[bytes]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return [_key(s) for s in self.config.secret_values()]
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Raise 401 unless one ``v1`` signature matches and the timestamp is fresh."""

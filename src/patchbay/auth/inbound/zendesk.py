@@ -46,8 +46,13 @@ class ZendeskSignature:
 
     def __init__(self, config: Config, *, now: Clock = wall_clock) -> None:
         self.config = config
-        self._secrets = config.secret_values()
+        _ = self._secrets  # an unusable secret fails at build, not on the first delivery
         self._now = now
+
+    @property
+    def _secrets(self) -> list[str]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        return self.config.secret_values()
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Raise 401 unless the signature matches and the timestamp is fresh."""
