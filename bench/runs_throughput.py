@@ -1,0 +1,278 @@
+"""Benchmark: webhook acknowledgements and durable runs, on SQLite and PostgreSQL, with 1 and 2 workers.
+
+    make bench-runs                 # or: .venv/bin/python bench/runs_throughput.py [--quick]
+
+1. Ack latency: an open-loop sender posts signed Jira webhooks at a fixed rate to `patchbay serve`
+   (intake and runs in one process, instant fake model). Baseline in the same run: a bare ASGI app on
+   the same server that answers 202 without doing anything.
+2. Runs per second with an instant model: deliveries are queued through an intake-only process, then
+   1 or 2 `patchbay worker` processes drain the queue.
+3. Many runs in flight: 500 runs against a model that takes 2 s each, in one worker; peak memory.
+
+Machines here are shared and noisy: read medians and ratios, not single absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))
+
+import procs  # noqa: E402
+from fakes import FakeJira, FakeOpenAI  # noqa: E402
+from patchbay.runs.store import FINAL_STATUSES, RunStore  # noqa: E402
+from pg import fresh_database  # noqa: E402
+from projects import encode, signed, ticket, write_project  # noqa: E402
+
+NO_INBOUND_LIMITS = "limits:\n  per_client: null\n  per_integration: null\n"
+
+
+def project(root: Path, model: FakeOpenAI, jira: FakeJira, workers: int) -> Path:
+    path = write_project(
+        root, openai_url=model.server.url, jira_url=jira.server.url, runtime=f"  workers: {workers}\n"
+    )
+    cfg = path / "patchbay.yaml"
+    cfg.write_text(NO_INBOUND_LIMITS + cfg.read_text().replace("server:\n", "server:\n", 1))
+    return path
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def open_loop(
+    url: str, rate: float, seconds: float, *, prefix: str, sign: bool = True
+) -> tuple[list[float], int]:
+    """Send at a fixed rate regardless of answers; returns ack latencies (ms) and the count of non-2xx."""
+    latencies: list[float] = []
+    errors = 0
+    total = int(rate * seconds)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        bodies = [encode(ticket(f"B-{n}")) for n in range(total)]
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            body = bodies[n]
+            headers = signed(body, delivery_id=f"{prefix}-{n}") if sign else {}
+            started = time.perf_counter()
+            try:
+                resp = await client.post(url, content=body, headers=headers)
+                ok = resp.status_code in (200, 202)
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += 0 if ok else 1
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def baseline_server(port: int, log: Path) -> subprocess.Popen[bytes]:
+    code = (
+        "import uvicorn\n"
+        "async def app(scope, receive, send):\n"
+        "    if scope['type'] != 'http':\n        return\n"
+        "    while (await receive()).get('more_body'):\n        pass\n"
+        "    headers = [(b'content-type', b'application/json')]\n"
+        "    await send({'type': 'http.response.start', 'status': 202, 'headers': headers})\n"
+        "    await send({'type': 'http.response.body', 'body': b'{}'})\n"
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/", content=b"{}", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("baseline server did not start")
+
+
+def wait_done(store: RunStore, count: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = store.list(limit=count + 10)
+        if len(rows) >= count and all(r["status"] in FINAL_STATUSES for r in rows):
+            return rows
+        time.sleep(0.3)
+    raise RuntimeError(f"only {sum(r['status'] in FINAL_STATUSES for r in rows)}/{count} runs finished")
+
+
+def rss_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ack_scenario(
+    tmp: Path, backend: str, pg_url: str | None, rate: float, seconds: float
+) -> dict[str, float]:
+    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
+    model.server.start()
+    jira.server.start()
+    root = project(tmp / f"ack-{backend}", model, jira, workers=8)
+    env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
+    port = procs.free_port()
+    server = procs.serve(root, port, tmp / f"ack-{backend}.log", env=env)
+    try:
+        lat, errors = asyncio.run(
+            open_loop(f"http://127.0.0.1:{port}/hooks/ticket-summary", rate, seconds, prefix=f"ack-{backend}")
+        )
+    finally:
+        procs.stop(server)
+        model.server.stop()
+        jira.server.stop()
+    return {"p50": statistics.median(lat), "p99": pct(lat, 0.99), "errors": errors, "sent": len(lat)}
+
+
+def runs_scenario(tmp: Path, backend: str, pg_url: str | None, workers: int, count: int) -> float:
+    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
+    model.server.start()
+    jira.server.start()
+    root = project(tmp / f"runs-{backend}-{workers}", model, jira, workers=16)
+    env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
+    port = procs.free_port()
+    intake = procs.serve(root, port, tmp / f"runs-intake-{backend}-{workers}.log", "--no-worker", env=env)
+    try:
+        asyncio.run(
+            open_loop(
+                f"http://127.0.0.1:{port}/hooks/ticket-summary",
+                400,
+                count / 400,
+                prefix=f"runs-{backend}-{workers}",
+            )
+        )
+        procs.stop(intake)
+        started = [
+            procs.worker(root, f"bench-{n}", tmp / f"w-{backend}-{workers}-{n}.log", env=env)
+            for n in range(workers)
+        ]
+        store = RunStore(pg_url or f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
+        rows = wait_done(store, count, timeout=600)
+        store.close()
+        for proc in started:
+            procs.stop(proc)
+    finally:
+        if intake.poll() is None:
+            procs.stop(intake)
+        model.server.stop()
+        jira.server.stop()
+    begin = min(r["started_at"] for r in rows if r["started_at"])
+    end = max(r["finished_at"] for r in rows if r["finished_at"])
+    return count / max((end - begin).total_seconds(), 1e-6)
+
+
+def inflight_scenario(tmp: Path, in_flight: int) -> dict[str, float]:
+    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
+    model.delay_s = 2.0
+    model.server.start()
+    jira.server.start()
+    root = project(tmp / "inflight", model, jira, workers=in_flight)
+    port = procs.free_port()
+    intake = procs.serve(root, port, tmp / "inflight-intake.log", "--no-worker")
+    try:
+        asyncio.run(
+            open_loop(
+                f"http://127.0.0.1:{port}/hooks/ticket-summary", 300, in_flight / 300, prefix="inflight"
+            )
+        )
+        worker = procs.worker(root, "inflight-w", tmp / "inflight-w.log")
+        began = time.monotonic()
+        store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
+        peak_running = 0
+        while time.monotonic() - began < 300:
+            rows = store.list(limit=in_flight + 10)
+            peak_running = max(peak_running, sum(r["status"] == "running" for r in rows))
+            if len(rows) >= in_flight and all(r["status"] in FINAL_STATUSES for r in rows):
+                break
+            time.sleep(0.2)
+        seconds = time.monotonic() - began
+        rss = rss_peak_mb(worker.pid)
+        store.close()
+        procs.stop(worker)
+    finally:
+        procs.stop(intake)
+        model.server.stop()
+        jira.server.stop()
+    return {"rss_mb": rss, "peak_running": peak_running, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="Shorter runs (smoke test of the benchmark).")
+    args = parser.parse_args()
+    seconds, count, in_flight = (3, 150, 100) if args.quick else (10, 600, 500)
+
+    with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        databases = fresh_database()
+        pg_url = next(databases)
+        try:
+            port = procs.free_port()
+            base_proc = baseline_server(port, tmp / "baseline.log")
+            base, _ = asyncio.run(
+                open_loop(f"http://127.0.0.1:{port}/", 200, seconds, prefix="base", sign=False)
+            )
+            procs.stop(base_proc)
+            acks = {
+                b: ack_scenario(tmp, b, pg_url if b == "postgres" else None, 200, seconds)
+                for b in ("sqlite", "postgres")
+            }
+            runs = {
+                (b, w): runs_scenario(tmp, b, pg_url if b == "postgres" else None, w, count)
+                for b in ("sqlite", "postgres")
+                for w in (1, 2)
+            }
+            flight = inflight_scenario(tmp, in_flight)
+        finally:
+            databases.close()
+
+    base_p50, base_p99 = statistics.median(base), pct(base, 0.99)
+    print(f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop), `patchbay serve`")
+    print(f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}")
+    print(f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x")
+    for backend, r in acks.items():
+        print(
+            f"{'patchbay, ' + backend:28s}{r['p50']:9.1f}{r['p99']:9.1f}{int(r['errors']):9d}"
+            f"{r['p99'] / base_p99:12.1f}x"
+        )
+    print(f"\n2. Completed runs per second, instant model, {count} queued runs")
+    print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}")
+    for backend in ("sqlite", "postgres"):
+        one, two = runs[(backend, 1)], runs[(backend, 2)]
+        print(f"{backend:28s}{one:10.1f}{two:11.1f}{two / one:8.2f}x")
+    print(f"   postgres / sqlite, 2 workers: {runs[('postgres', 2)] / runs[('sqlite', 2)]:.2f}x")
+    print(
+        f"\n3. {in_flight} runs against a 2 s model in one worker: "
+        f"peak {flight['peak_running']:.0f} running at once, "
+        f"all done in {flight['seconds']:.1f} s, worker peak RSS {flight['rss_mb']:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
