@@ -277,11 +277,14 @@ def main() -> int:
                     seed=args.seed,
                     pg_restarts=args.pg_restarts if backend == "postgres" else 0,
                 )
+                print(result.report(), flush=True)
+                print()
             finally:
                 if databases is not None:
-                    databases.close()
-            print(result.report(), flush=True)
-            print()
+                    try:
+                        databases.close()
+                    except Exception as exc:  # dropping the scratch database is housekeeping only
+                        print(f"(could not drop the scratch database: {type(exc).__name__})", file=sys.stderr)
             failed = failed or not result.ok
     return 1 if failed else 0
 

@@ -21,6 +21,7 @@ def _admin() -> sa.Engine:
         f"{SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
         isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 3},
+        pool_pre_ping=True,
     )
 
 
