@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from patchbay import __version__, registry
-from patchbay.cli import config_cmd, runs
+from patchbay.cli import config_cmd, keys, runs
 from patchbay.cli._common import console
 from patchbay.cli.init import init
 from patchbay.cli.run import run
@@ -27,6 +27,7 @@ app.command()(sanitize)
 app.command()(worker)
 app.add_typer(runs.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(keys.app, name="keys")
 
 
 @app.command()

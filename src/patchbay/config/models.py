@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from patchbay.auth.oidc import AuthConfig
 from patchbay.config.limits import LimitsConfig
 from patchbay.config.secrets import SecretsConfig as SecretsConfig
 from patchbay.egress import EgressPolicy
@@ -166,6 +167,10 @@ class ProjectConfig(Strict):
         default_factory=ServerConfig, description="The `patchbay serve` HTTP server."
     )
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="This process's identity.")
+    auth: AuthConfig = Field(
+        default_factory=AuthConfig,
+        description="How callers of the APIs authenticate (OIDC); see docs/security.md.",
+    )
     limits: LimitsConfig = Field(
         default_factory=LimitsConfig, description="Inbound rate limits (429 with Retry-After)."
     )

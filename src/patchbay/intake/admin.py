@@ -5,15 +5,15 @@
     POST /admin/runs/{run_id}/replay      {"from_step": "model"}  -> 202 {"run_id": new, "replay_of": id}
     POST /admin/runs/replay               {"all_failed": true, "integration": "X"}
 
-Who may call: with ``server.admin_token`` set, requests carrying ``Authorization: Bearer <token>``;
-without one, only clients on the loopback interface in the ``dev`` environment. (Scoped API keys
-replace the token when the security perimeter is configured.)
+Who may call (:mod:`patchbay.auth.callers`): an API key (``patchbay keys create``) with scope
+``admin.manage`` lists and shows runs, ``runs.replay`` (or ``admin.manage``) replays; an OIDC bearer
+token whose roles map to those scopes; ``Authorization: Bearer <server.admin_token>``; and, with no
+credentials, clients on the loopback interface in the ``dev`` environment.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,12 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from patchbay.auth.apikeys import ApiKeyStore
+from patchbay.auth.callers import ApiKeyAuthenticator, Authorizer
+from patchbay.auth.oidc import oidc_validator
 from patchbay.config.loader import LoadedProject
 from patchbay.errors import PatchbayError
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
 from patchbay.runs.store import RunStore
-
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class Replayer(Protocol):
@@ -45,33 +46,25 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _authorized(request: Request, project: LoadedProject) -> Response | None:
+def authorizer_for(project: LoadedProject, store: RunStore) -> Authorizer:
+    """API keys (in the run-record database), OIDC tokens, the admin token, localhost in dev."""
     token = project.config.server.admin_token
-    if token is not None:
-        given = request.headers.get("authorization", "")
-        expected = f"Bearer {token.get_secret_value()}"
-        if hmac.compare_digest(given.encode(), expected.encode()):
-            return None
-        return error_response(
-            request, 401, "unauthorized", "the admin API needs 'Authorization: Bearer <server.admin_token>'"
-        )
-    client = request.client.host if request.client else ""
-    if project.environment == "dev" and client in LOOPBACK:
-        return None
-    return error_response(
-        request,
-        403,
-        "admin_disabled",
-        "the admin API is open only to localhost in dev; set server.admin_token to use it here",
+    return Authorizer(
+        environment=project.environment,
+        keys=ApiKeyAuthenticator(ApiKeyStore(store.engine), environment=project.environment),
+        admin_token=lambda: token.get_secret_value() if token is not None else None,
+        oidc=oidc_validator(project),
+        trusted_proxies=project.config.limits.trusted_proxies,
     )
 
 
 def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
     """The admin routes for one project and engine."""
     store = engine.store
+    authorizer = authorizer_for(project, store)
 
     async def list_runs(request: Request) -> Response:
-        if (denied := _authorized(request, project)) is not None:
+        if (denied := authorizer.check(request, "admin.manage")) is not None:
             return denied
         try:
             limit = min(max(int(request.query_params.get("limit", "50")), 1), 1000)
@@ -89,7 +82,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         )
 
     async def show_run(request: Request) -> Response:
-        if (denied := _authorized(request, project)) is not None:
+        if (denied := authorizer.check(request, "admin.manage")) is not None:
             return denied
         row = await asyncio.to_thread(store.get, request.path_params["run_id"])
         if row is None:
@@ -106,7 +99,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         return data
 
     async def replay_one(request: Request) -> Response:
-        if (denied := _authorized(request, project)) is not None:
+        if (denied := authorizer.check(request, "runs.replay")) is not None:
             return denied
         try:
             body = await _body(request)
@@ -128,7 +121,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         )
 
     async def replay_failed(request: Request) -> Response:
-        if (denied := _authorized(request, project)) is not None:
+        if (denied := authorizer.check(request, "runs.replay")) is not None:
             return denied
         try:
             body = await _body(request)
