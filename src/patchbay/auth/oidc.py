@@ -193,6 +193,8 @@ class OidcValidator:
             raise _deny(f"the token's audience is not {', '.join(self.config.audience)}") from None
         except jwt.InvalidIssuerError:
             raise _deny(f"the token was not issued by {self.config.issuer}") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise _deny(f"the token lacks the required claim {exc.claim!r}") from None
         except jwt.PyJWTError as exc:
             raise _deny(f"the token is invalid ({type(exc).__name__})") from None
         if any(c in claims for c in ID_TOKEN_CLAIMS):
