@@ -30,6 +30,8 @@ SCOPES: dict[str, str] = {
     "prompt.execute": "call the AI Prompt API",
     "template.manage": "create and change prompt templates",
     "analytics.read": "read usage and cost analytics",
+    "flags.manage": "read and change rollout flags (and the kill switch) through the admin API",
+    "feedback.submit": "rate runs (useful / not useful) through the API",
 }
 _KEY = re.compile(r"^pb_(live|test)_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

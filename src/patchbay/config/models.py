@@ -17,6 +17,7 @@ from patchbay.config.secrets import SecretsConfig as SecretsConfig
 from patchbay.egress import EgressPolicy
 from patchbay.resilience.breaker import BreakerConfig
 from patchbay.resilience.limits import SharedLimitsConfig
+from patchbay.rollout.config import FlagsConfig, RolloutConfig
 
 DEFAULT_FALLBACK_MESSAGE = "Sorry, I'm having trouble accessing that data. Please try again shortly."
 
@@ -59,6 +60,14 @@ class ServerConfig(Strict):
         "instead of queueing more. 0 turns the check off.",
     )
     retry_after_s: int = Field(default=5, ge=1, le=3600, description="Retry-After sent with that 503.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8787",
+        description="How people reach this server (for one-click feedback links and console links).",
+    )
+    feedback_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs one-click feedback links (default: a random key in the data folder).",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for the admin API (/admin/...). Unset: the admin API answers only "
@@ -79,7 +88,7 @@ class RuntimeConfig(Strict):
         description="Explicit application version. Interrupted runs resume only on a process with the "
         "same version; change it only when a workflow's steps change incompatibly.",
     )
-    workers: int = Field(default=4, ge=1, le=256, description="Runs executed concurrently by one process.")
+    workers: int = Field(default=4, ge=1, le=1000, description="Runs executed concurrently by one process.")
     heartbeat_s: float = Field(
         default=5.0, gt=0, le=300, description="How often a process records it is alive."
     )
@@ -149,6 +158,10 @@ class IntegrationConfig(Strict):
 
     description: str = Field(default="", description="What this integration does, for people.")
     enabled: bool = Field(default=True, description="When false, deliveries are acknowledged and ignored.")
+    rollout: RolloutConfig = Field(
+        default_factory=RolloutConfig,
+        description="Rollout flag: off, shadow, percent or on (see docs/operations.md).",
+    )
     trigger: TriggerConfig = Field(description="Which source's webhooks start a run, and which events.")
     steps: list[dict[str, dict[str, Any] | None]] = Field(
         description="Ordered steps; each item is a one-key mapping '{step: options}'.", min_length=1
@@ -179,6 +192,7 @@ class ProjectConfig(Strict):
         description="SSRF guard for outbound requests. null: https and public addresses only, except in "
         "dev, where http and loopback are allowed too.",
     )
+    flags: FlagsConfig = Field(default_factory=FlagsConfig, description="Where rollout overrides come from.")
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long history is kept."
     )

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from patchbay.connectors.base import Delivery
 from patchbay.errors import RequestError
 from patchbay.intake.admin import Replayer, admin_routes
+from patchbay.intake.admin_ops import ops_routes
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
 from patchbay.intake.ratelimit import RequestLimits
 from patchbay.pipeline.build import Runtime
@@ -197,6 +198,14 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
             Route("/hooks/{integration}", hook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             *(admin_routes(runtime.project, admin) if admin is not None else []),
+            *(_ops_routes(runtime, admin) if admin is not None else []),
         ],
         exception_handlers=handlers,
     )
+
+
+def _ops_routes(runtime: Runtime, admin: Replayer) -> list[Route]:
+    flags = getattr(admin, "flags", None)
+    if flags is None:
+        return []
+    return ops_routes(runtime.project, admin.store, flags)

@@ -20,3 +20,11 @@ DELIVERIES = Counter(
     ["integration", "outcome"],
 )
 QUEUE_DEPTH = Gauge("patchbay_queue_depth", "Runs waiting in the durable queue (as last measured by intake).")
+FLAG_DECISIONS = Counter(
+    "patchbay_flag_decisions_total",
+    "Rollout decisions by integration and outcome.",
+    ["integration", "outcome"],
+)
+FEEDBACK = Counter(
+    "patchbay_feedback_total", "Feedback on runs by integration and verdict.", ["integration", "useful"]
+)

@@ -114,7 +114,9 @@ async def retrying(
 
 
 def final_status(state: RunState) -> str:
-    """'succeeded', 'fallback' (any fallback was used), or 'skipped' (nothing to write)."""
+    """'shadow' (ran, wrote nothing by design), 'fallback' (a fallback was used), 'skipped' or 'succeeded'."""
+    if state.flag is not None and not state.flag.write:
+        return "shadow"
     if state.answer is not None and state.answer.fallback:
         return "fallback"
     if state.write is not None and state.write.status == "skipped":

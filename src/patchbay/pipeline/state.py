@@ -64,6 +64,24 @@ class WriteOutcome(BaseModel):
     detail: str = ""
 
 
+class FlagDecision(BaseModel):
+    """What the rollout flag decided for a run, and why (recorded with every run)."""
+
+    run: bool
+    write: bool
+    mode: str
+    percent: float = 0.0
+    key: str = ""
+    bucket: int = 0
+    source: str = "config"
+    reason: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """'on', 'shadow' or 'off': what happened to the run."""
+        return "on" if self.write else ("shadow" if self.run else "off")
+
+
 class RunState(BaseModel):
     """One run of one integration on one delivery."""
 
@@ -94,6 +112,7 @@ class RunState(BaseModel):
     output: str | None = Field(default=None, description="Output of `postprocess`: the text to write.")
     write: WriteOutcome | None = Field(default=None, description="Output of `write`.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    flag: FlagDecision | None = Field(default=None, description="The rollout decision this run got.")
 
     def view(self) -> dict[str, Any]:
         """The data a step should read as 'the current payload': the latest of sanitized/selected/event."""

@@ -40,7 +40,8 @@ from patchbay.connectors.base import Delivery
 from patchbay.errors import PatchbayError, StepError
 from patchbay.pipeline.build import Runtime
 from patchbay.pipeline.runner import StepRetry, failure_of, final_status, retrying, run_step
-from patchbay.pipeline.state import RunState
+from patchbay.pipeline.state import FlagDecision, RunState
+from patchbay.rollout.flags import Flags
 from patchbay.runs.databases import Databases, resolve, sqlalchemy_url
 from patchbay.runs.executors import ExecutorRegistry
 from patchbay.runs.store import RunStore, enable_wal
@@ -115,6 +116,7 @@ class DurableEngine:
         self._client: DBOSClient | None = None
         self._registry: ExecutorRegistry | None = None
         self._depth_cache: tuple[float, int] = (0.0, 0)
+        self.flags = Flags(store.engine, cfg.flags)
 
     @property
     def client(self) -> DBOSClient:
@@ -364,6 +366,23 @@ async def _record_finish(state_json: dict[str, Any], outcome: dict[str, Any]) ->
     await asyncio.to_thread(_current().store.finish, state, **outcome)
 
 
+@DBOS.step(name="patchbay.flag_decision")
+async def _decide_flag(integration: str, event: dict[str, Any]) -> dict[str, Any]:
+    engine = _current()
+    rollout = engine.runtime.integration(integration).spec.config.rollout
+    decision = await asyncio.to_thread(engine.flags.decide, integration, rollout, event)
+    return decision.model_dump()
+
+
+@DBOS.step(name="patchbay.flag_check")
+async def _writes_allowed(integration: str, decision: FlagDecision | None) -> bool:
+    if decision is None:
+        return True
+    engine = _current()
+    rollout = engine.runtime.integration(integration).spec.config.rollout
+    return await asyncio.to_thread(engine.flags.writes_allowed, integration, rollout, decision)
+
+
 @DBOS.step(name=STEP_NAME)
 async def _pipeline_step(integration: str, index: int, state_json: dict[str, Any]) -> dict[str, Any]:
     engine = _current()
@@ -399,7 +418,27 @@ async def pipeline_workflow(
     attempts: list[dict[str, Any]] = []
     structlog.contextvars.bind_contextvars(run_id=run_id, integration=integration)
     try:
+        decision = FlagDecision.model_validate(await _decide_flag(integration, event))
+        state = state.model_copy(update={"flag": decision})
+        if not decision.run:
+            await _record_finish(
+                state.model_dump(mode="json"),
+                {
+                    "status": "skipped",
+                    "record_delivery_id": record_delivery_id,
+                    "executor_id": engine.executor_id,
+                },
+            )
+            log.info("run.skipped_by_flag", reason=decision.reason)
+            return {"status": "skipped", "run_id": run_id}
         for index, step in enumerate(steps):
+            if (
+                step.name == "write"
+                and not state.dry_run
+                and not await _writes_allowed(integration, state.flag)
+            ):
+                # Shadow mode, or the kill switch flipped while this run was under way.
+                state = state.model_copy(update={"dry_run": True})
 
             def remember(
                 attempt: int, exc: PatchbayError, delay: float | None, name: str = step.name

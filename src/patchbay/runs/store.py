@@ -25,8 +25,8 @@ from sqlalchemy.engine import Engine
 from patchbay.pipeline.state import RunState
 from patchbay.runs.databases import sqlalchemy_url
 
-Status = Literal["queued", "running", "succeeded", "fallback", "skipped", "failed"]
-FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback", "skipped", "failed"})
+Status = Literal["queued", "running", "succeeded", "fallback", "skipped", "shadow", "failed"]
+FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback", "skipped", "shadow", "failed"})
 
 metadata = sa.MetaData()
 
@@ -57,6 +57,7 @@ runs_table = sa.Table(
     sa.Column("attempts", sa.JSON, nullable=True),
     sa.Column("replay_of", sa.String(300), nullable=True),
     sa.Column("executor_id", sa.String(300), nullable=True),
+    sa.Column("flag_mode", sa.String(20), nullable=True),
     sa.Column("output", sa.Text, nullable=True),
     sa.Column("event", sa.JSON, nullable=True),
     sa.Column("state", sa.JSON, nullable=True),
@@ -232,6 +233,7 @@ class RunStore:
             "state": state.model_dump(mode="json", exclude={"event", "pseudonyms"}),
             "attempts": attempts or [],
             "executor_id": executor_id,
+            "flag_mode": state.flag.outcome if state.flag else None,
         }
         with self._tx() as conn:
             done = conn.execute(
