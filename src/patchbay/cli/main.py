@@ -9,6 +9,7 @@ import typer
 from patchbay import __version__, registry
 from patchbay.cli import config_cmd, keys, runs
 from patchbay.cli._common import console
+from patchbay.cli.doctor import doctor
 from patchbay.cli.init import init
 from patchbay.cli.run import run
 from patchbay.cli.sanitize import sanitize
@@ -25,6 +26,7 @@ app.command()(run)
 app.command()(serve)
 app.command()(sanitize)
 app.command()(worker)
+app.command()(doctor)
 app.add_typer(runs.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load, user_errors
 from patchbay.cli.run import run_store_for
+from patchbay.ops.advice import advice_of_record
 from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine
 
@@ -89,6 +90,9 @@ def show_run(
         err_console.print(f"[bold red]error:[/] no run {run_id!r}; list them with 'patchbay runs list'")
         raise typer.Exit(1)
     row.pop("event", None)  # the original event may hold personal data; runs show prints the sanitized view
+    advice = advice_of_record(row)
+    if advice:
+        row["advice"] = advice
     if as_json:
         typer.echo(json.dumps(row, default=_json_default, indent=2))
         return
@@ -112,6 +116,7 @@ def show_run(
         "error_step",
         "error_code",
         "error",
+        "advice",
     ):
         if row.get(key) is not None:
             console.print(f"[bold]{key}[/]: {_json_default(row[key])}", highlight=False)

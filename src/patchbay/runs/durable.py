@@ -38,6 +38,7 @@ from dbos._error import DBOSException
 
 from patchbay.connectors.base import Delivery
 from patchbay.errors import PatchbayError, StepError
+from patchbay.ops.advice import advice_for
 from patchbay.pipeline.build import Runtime
 from patchbay.pipeline.runner import StepRetry, failure_of, final_status, retrying, run_step
 from patchbay.pipeline.state import FlagDecision, RunState
@@ -505,6 +506,10 @@ async def _fail(
                 "at": datetime.now(UTC).isoformat(),
             }
         )
+    # "What to do next", from the runbook's table (patchbay.ops.advice); 'runs show' prints it.
+    attempts[-1]["advice"] = advice_for(
+        failure.code, attempts[-1].get("status_code"), step_name, message=failure.message
+    )
     log.warning(
         "run.step_failed",
         step=step_name,

@@ -1,0 +1,1 @@
+"""Operating Patchbay: ``patchbay doctor`` (diagnosis), failure advice, and ``patchbay report``."""
