@@ -11,6 +11,7 @@ from patchbay.cli import config_cmd, keys, runs
 from patchbay.cli._common import console
 from patchbay.cli.doctor import doctor
 from patchbay.cli.init import init
+from patchbay.cli.report import report
 from patchbay.cli.run import run
 from patchbay.cli.sanitize import sanitize
 from patchbay.cli.serve import serve, worker
@@ -27,6 +28,7 @@ app.command()(serve)
 app.command()(sanitize)
 app.command()(worker)
 app.command()(doctor)
+app.command()(report)
 app.add_typer(runs.app, name="runs")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")
