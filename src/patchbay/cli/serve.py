@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 
 from patchbay.cli._common import ConfigOption, EnvOption, console, load, user_errors
 from patchbay.cli.run import run_store_for
 from patchbay.intake.app import create_app
 from patchbay.logs import configure_logging
+from patchbay.observability.tracing import configure_tracing
 from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine
 
@@ -47,6 +49,11 @@ def serve(
     """Serve webhooks (POST /hooks/{integration}, GET /healthz, /admin/...) and run accepted deliveries."""
     project = load(config, env)
     configure_logging(project.environment, json=log_json)
+    configure_tracing(
+        otlp_endpoint=project.config.observability.otlp_endpoint,
+        service_name=f"patchbay-{project.config.project}",
+        environment=project.environment,
+    )
     with user_errors():
         runtime = build_runtime(project)
         store = run_store_for(project)
@@ -90,10 +97,19 @@ def worker(
     executor_id: ExecutorOption = None,
     shutdown_timeout: ShutdownOption = 10,
     log_json: LogJsonOption = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Run accepted deliveries (no HTTP). Start any number, on any number of machines, against PostgreSQL."""
     project = load(config, env)
     configure_logging(project.environment, json=log_json)
+    configure_tracing(
+        otlp_endpoint=project.config.observability.otlp_endpoint,
+        service_name=f"patchbay-{project.config.project}",
+        environment=project.environment,
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -102,6 +118,8 @@ def worker(
         store = run_store_for(project)
         engine = DurableEngine(runtime, store, executor_id=executor_id, role="worker")
         engine.launch()
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr=metrics_host)
     console.print(
         f"patchbay worker {engine.executor_id} ({project.environment}, {engine.databases.kind}) running "
         f"{', '.join(sorted(runtime.integrations))}; SIGTERM stops it gracefully",

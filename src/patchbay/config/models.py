@@ -15,6 +15,8 @@ from patchbay.auth.oidc import AuthConfig
 from patchbay.config.limits import LimitsConfig
 from patchbay.config.secrets import SecretsConfig as SecretsConfig
 from patchbay.egress import EgressPolicy
+from patchbay.observability.alert_config import AlertsConfig
+from patchbay.observability.pricing import PricingConfig
 from patchbay.resilience.breaker import BreakerConfig
 from patchbay.resilience.limits import SharedLimitsConfig
 from patchbay.rollout.config import FlagsConfig, RolloutConfig
@@ -60,6 +62,7 @@ class ServerConfig(Strict):
         "instead of queueing more. 0 turns the check off.",
     )
     retry_after_s: int = Field(default=5, ge=1, le=3600, description="Retry-After sent with that 503.")
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at GET /metrics.")
     public_url: str = Field(
         default="http://127.0.0.1:8787",
         description="How people reach this server (for one-click feedback links and console links).",
@@ -99,6 +102,17 @@ class RuntimeConfig(Strict):
         description="A worker silent this long is dead: a survivor resumes its runs at their last "
         "finished step.",
     )
+
+
+class ObservabilityConfig(Strict):
+    """Traces, and in-process alert rules (see docs/operations.md)."""
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Export OpenTelemetry traces over OTLP/HTTP to this URL (e.g. "
+        "http://collector:4318/v1/traces). Unset: no tracing, no cost.",
+    )
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert rules and where they go.")
 
 
 class RetentionConfig(Strict):
@@ -193,6 +207,12 @@ class ProjectConfig(Strict):
         "dev, where http and loopback are allowed too.",
     )
     flags: FlagsConfig = Field(default_factory=FlagsConfig, description="Where rollout overrides come from.")
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig, description="Tracing export and alert rules."
+    )
+    pricing: PricingConfig = Field(
+        default_factory=PricingConfig, description="Token prices, for cost per run."
+    )
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long history is kept."
     )

@@ -11,10 +11,12 @@ A 202 means the delivery is durably recorded; a redelivery of the same delivery 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from patchbay.intake.admin import Replayer, admin_routes
 from patchbay.intake.admin_ops import ops_routes
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
 from patchbay.intake.ratelimit import RequestLimits
+from patchbay.observability import metrics, tracing
 from patchbay.pipeline.build import Runtime
 
 log = structlog.get_logger("patchbay.intake")
@@ -70,6 +73,23 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
     limits = RequestLimits(runtime.project.config.limits)
 
     async def hook(request: Request) -> Response:
+        # Bind the ids once: every log line of this request carries them.
+        name = request.path_params["integration"]
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id(request), integration=name, environment=runtime.project.environment
+        )
+        try:
+            with tracing.span("intake.delivery", **{"patchbay.integration": name}) as current:
+                response = await _handle(request)
+                current.set_attribute("http.response.status_code", response.status_code)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id", "integration", "environment")
+        metrics.DELIVERIES.labels(
+            integration=name if name in runtime.integrations else "(unknown)", outcome=_outcome(response)
+        ).inc()
+        return response
+
+    async def _handle(request: Request) -> Response:
         rid = request_id(request)
         name = request.path_params["integration"]
         integration = runtime.integrations.get(name)
@@ -158,6 +178,9 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
             headers={REQUEST_ID_HEADER: rid},
         )
 
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse(
             {
@@ -197,6 +220,11 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
         routes=[
             Route("/hooks/{integration}", hook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *(
+                [Route("/metrics", metrics_endpoint, methods=["GET"])]
+                if runtime.project.config.server.metrics
+                else []
+            ),
             *(admin_routes(runtime.project, admin) if admin is not None else []),
             *(_ops_routes(runtime, admin) if admin is not None else []),
         ],
@@ -209,3 +237,16 @@ def _ops_routes(runtime: Runtime, admin: Replayer) -> list[Route]:
     if flags is None:
         return []
     return ops_routes(runtime.project, admin.store, flags)
+
+
+def _outcome(response: Response) -> str:
+    """accepted / duplicate / ignored, or the error code of a refusal (for the deliveries metric)."""
+    if response.status_code == 202:
+        return "accepted"
+    try:
+        data = json.loads(bytes(response.body))
+    except ValueError:
+        return str(response.status_code)
+    if response.status_code == 200:
+        return str(data.get("status", "ok"))
+    return str((data.get("error") or {}).get("code", response.status_code))

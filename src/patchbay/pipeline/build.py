@@ -116,7 +116,9 @@ def build_runtime(project: LoadedProject, *, http: HttpClientFactory | None = No
             protection.breaker("target", name, target_spec),
             protection.limiter("target", name, target_spec),
         )
-    resources = Resources(providers=providers, targets=targets, environment=project.environment)
+    resources = Resources(
+        providers=providers, targets=targets, environment=project.environment, pricing=project.config.pricing
+    )
     runtime = Runtime(project=project, http=http, resources=resources)
     for name, spec in project.integrations.items():
         source: Any = registry.load("source", spec.config.trigger.source).build(

@@ -16,6 +16,7 @@ from typing import TypeVar
 import structlog
 
 from patchbay.errors import PatchbayError, Retryable
+from patchbay.observability import recorders
 from patchbay.pipeline.state import RunState
 from patchbay.pipeline.step import Resources, Step
 
@@ -62,7 +63,10 @@ async def run_step(step: Step, state: RunState, resources: Resources) -> RunStat
         elapsed = (time.perf_counter() - started) * 1000
     timings = dict(result.timings_ms)
     timings[step.name] = round(elapsed, 3)
-    return result.model_copy(update={"timings_ms": timings})
+    result = result.model_copy(update={"timings_ms": timings})
+    result = _priced(result, resources)
+    recorders.record_step(result, step.name, elapsed / 1000)
+    return result
 
 
 async def run_step_with_retry(
@@ -111,6 +115,44 @@ async def retrying(
             )
             await sleep(delay)
             attempt += 1
+
+
+def _priced(state: RunState, resources: Resources) -> RunState:
+    """Fill in the model cost from the price table when the provider did not report one."""
+    answer = state.answer
+    if answer is None or answer.cost_usd or resources.pricing is None or not answer.model:
+        return state
+    cost = resources.pricing.cost(answer.model, answer.tokens_in, answer.tokens_out)
+    if not cost:
+        return state
+    return state.model_copy(update={"answer": answer.model_copy(update={"cost_usd": cost})})
+
+
+# Steps that only compute from the run state: cheap and safe to run again, so durable runs checkpoint
+# several of them at once. A step class can say so itself with ``pure = True`` (or False).
+PURE_STEPS = frozenset({"validate", "select", "sanitize", "prompt", "postprocess"})
+
+
+def checkpoint_groups(steps: list[Step]) -> list[list[int]]:
+    """Step indices grouped into checkpoints: consecutive pure steps together, every other step alone.
+
+    Each checkpoint is one database write in a durable run; the pilot's seven steps become four
+    ([validate..prompt], [model], [postprocess], [write]). A crash inside a group re-runs only that
+    group's pure steps; a model call or a write is never inside a group with another step.
+    """
+    groups: list[list[int]] = []
+    for index, step in enumerate(steps):
+        pure = bool(getattr(step, "pure", step.name in PURE_STEPS))
+        if (
+            pure
+            and groups
+            and groups[-1]
+            and all(bool(getattr(steps[i], "pure", steps[i].name in PURE_STEPS)) for i in groups[-1])
+        ):
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def final_status(state: RunState) -> str:

@@ -10,6 +10,7 @@ from patchbay.pipeline.state import RunState
 
 if TYPE_CHECKING:
     from patchbay.connectors.base import Target
+    from patchbay.observability.pricing import PricingConfig
     from patchbay.providers.base import Provider
 
 
@@ -20,6 +21,7 @@ class Resources:
     providers: Mapping[str, Provider] = field(default_factory=dict)
     targets: Mapping[str, Target] = field(default_factory=dict)
     environment: str = "dev"
+    pricing: PricingConfig | None = None
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from typing import Any
 
 from patchbay.connectors.base import Target, WriteRequest
 from patchbay.errors import ModelCircuitOpen, Retryable, TargetCircuitOpen
+from patchbay.observability import tracing
 from patchbay.pipeline.state import HttpRequestPlan, WriteOutcome
 from patchbay.providers.base import ModelRequest, ModelResponse, Provider
 from patchbay.resilience.breaker import CircuitBreaker
@@ -53,8 +54,12 @@ class ProtectedProvider(_Protected):
                 retry_after=self.breaker.remaining_s(),
             )
         try:
-            async with self._slot():
-                response: ModelResponse = await self.inner.complete(request)
+            with tracing.span("model.call", **{"patchbay.provider": self.name}) as current:
+                async with self._slot():
+                    response: ModelResponse = await self.inner.complete(request)
+                current.set_attribute("gen_ai.usage.input_tokens", response.tokens_in)
+                current.set_attribute("gen_ai.usage.output_tokens", response.tokens_out)
+                current.set_attribute("gen_ai.response.model", response.model)
         except BaseException as exc:
             self._record(exc)
             raise
@@ -84,8 +89,10 @@ class ProtectedTarget(_Protected):
                 retry_after=max(remaining, 1.0),
             )
         try:
-            async with self._slot():
-                outcome: WriteOutcome = await self.inner.write(request)
+            with tracing.span("target.write", **{"patchbay.target": self.name}) as current:
+                async with self._slot():
+                    outcome: WriteOutcome = await self.inner.write(request)
+                current.set_attribute("patchbay.write_status", outcome.status)
         except BaseException as exc:
             self._record(exc)
             raise
@@ -100,14 +107,10 @@ class ProtectedTarget(_Protected):
 def protect_provider(
     inner: Provider, breaker: CircuitBreaker | None, limiter: SharedLimiter | None
 ) -> Provider:
-    """``inner`` as is when nothing protects it, else wrapped."""
-    if breaker is None and limiter is None:
-        return inner
+    """``inner`` behind its breaker and limits, and traced (every call is a ``model.call`` span)."""
     return ProtectedProvider(inner, breaker, limiter)  # type: ignore[return-value]
 
 
 def protect_target(inner: Target, breaker: CircuitBreaker | None, limiter: SharedLimiter | None) -> Target:
-    """``inner`` as is when nothing protects it, else wrapped."""
-    if breaker is None and limiter is None:
-        return inner
+    """``inner`` behind its breaker and limits, and traced (every write is a ``target.write`` span)."""
     return ProtectedTarget(inner, breaker, limiter)  # type: ignore[return-value]

@@ -38,9 +38,18 @@ from dbos._error import DBOSException
 
 from patchbay.connectors.base import Delivery
 from patchbay.errors import PatchbayError, StepError
+from patchbay.observability import metrics, recorders, tracing
+from patchbay.observability.alerts import AlertEngine
 from patchbay.ops.advice import advice_for
 from patchbay.pipeline.build import Runtime
-from patchbay.pipeline.runner import StepRetry, failure_of, final_status, retrying, run_step
+from patchbay.pipeline.runner import (
+    StepRetry,
+    checkpoint_groups,
+    failure_of,
+    final_status,
+    retrying,
+    run_step,
+)
 from patchbay.pipeline.state import FlagDecision, RunState
 from patchbay.rollout.flags import Flags
 from patchbay.runs.databases import Databases, resolve, sqlalchemy_url
@@ -118,6 +127,9 @@ class DurableEngine:
         self._registry: ExecutorRegistry | None = None
         self._depth_cache: tuple[float, int] = (0.0, 0)
         self.flags = Flags(store.engine, cfg.flags)
+        self.alerts = AlertEngine(
+            cfg.observability.alerts, http=runtime.http, environment=project.environment
+        )
 
     @property
     def client(self) -> DBOSClient:
@@ -230,6 +242,7 @@ class DurableEngine:
                 ).scalar_one()
             )
         self._depth_cache = (now, depth)
+        metrics.QUEUE_DEPTH.set(depth)
         return depth
 
     @functools.cache  # noqa: B019 - one engine object per DurableEngine, for its lifetime
@@ -257,6 +270,7 @@ class DurableEngine:
             delivery.delivery_id,
             delivery.event_type,
             delivery.event,
+            tracing.carrier(),  # the run continues the delivery's trace, in whichever process runs it
         )
         created = await asyncio.to_thread(
             self.store.create,
@@ -285,9 +299,11 @@ class DurableEngine:
             raise StepError(
                 f"integration {record['integration']!r} has no step {target!r} (steps: {', '.join(names)})"
             )
-        steps = self.client.list_workflow_steps(record["run_id"]) if target != names[0] else []
-        start = _function_id_of(steps, names.index(target)) if steps else None
-        if target != names[0] and start is None:
+        groups = checkpoint_groups(integration.steps)
+        group_index = next(g for g, members in enumerate(groups) if names.index(target) in members)
+        steps = self.client.list_workflow_steps(record["run_id"]) if group_index > 0 else []
+        start = _function_id_of(steps, group_index) if steps else None
+        if group_index > 0 and start is None:
             raise StepError(
                 f"run {record['run_id']} has no checkpoint before step {target!r} (it stopped earlier, or "
                 f"its history was pruned after retention.history_days); replay it from the start instead"
@@ -317,7 +333,7 @@ class DurableEngine:
 
 
 def _function_id_of(steps: list[Any], index: int) -> int | None:
-    """The DBOS function id of the first call of pipeline step number ``index`` in a run's history."""
+    """The DBOS function id of the first call of checkpoint group ``index`` in a run's history."""
     current = 0
     for info in steps:
         if info["function_name"] != STEP_NAME:
@@ -343,7 +359,10 @@ def _current() -> DurableEngine:
     interval_seconds=0.5,
     backoff_rate=1.5,
 )
-async def _record_start(state_json: dict[str, Any], event_type: str, record_delivery_id: str) -> None:
+async def _record_start(
+    state_json: dict[str, Any], event_type: str, record_delivery_id: str
+) -> dict[str, Any]:
+    """Record the run as running and take its rollout decision: one checkpoint for both."""
     engine = _current()
     state = RunState.model_validate(state_json)
     await asyncio.to_thread(
@@ -353,6 +372,9 @@ async def _record_start(state_json: dict[str, Any], event_type: str, record_deli
         record_delivery_id=record_delivery_id,
         executor_id=engine.executor_id,
     )
+    rollout = engine.runtime.integration(state.integration).spec.config.rollout
+    decision = await asyncio.to_thread(engine.flags.decide, state.integration, rollout, state.event)
+    return decision.model_dump()
 
 
 @DBOS.step(
@@ -364,38 +386,43 @@ async def _record_start(state_json: dict[str, Any], event_type: str, record_deli
 )
 async def _record_finish(state_json: dict[str, Any], outcome: dict[str, Any]) -> None:
     state = RunState.model_validate(state_json)
-    await asyncio.to_thread(_current().store.finish, state, **outcome)
-
-
-@DBOS.step(name="patchbay.flag_decision")
-async def _decide_flag(integration: str, event: dict[str, Any]) -> dict[str, Any]:
     engine = _current()
-    rollout = engine.runtime.integration(integration).spec.config.rollout
-    decision = await asyncio.to_thread(engine.flags.decide, integration, rollout, event)
-    return decision.model_dump()
-
-
-@DBOS.step(name="patchbay.flag_check")
-async def _writes_allowed(integration: str, decision: FlagDecision | None) -> bool:
-    if decision is None:
-        return True
-    engine = _current()
-    rollout = engine.runtime.integration(integration).spec.config.rollout
-    return await asyncio.to_thread(engine.flags.writes_allowed, integration, rollout, decision)
+    await asyncio.to_thread(engine.store.finish, state, **outcome)
+    recorders.record_run(state, str(outcome["status"]))
+    await engine.alerts.deliver(engine.alerts.observe(state, str(outcome["status"])))
 
 
 @DBOS.step(name=STEP_NAME)
-async def _pipeline_step(integration: str, index: int, state_json: dict[str, Any]) -> dict[str, Any]:
+async def _pipeline_group(integration: str, indices: list[int], state_json: dict[str, Any]) -> dict[str, Any]:
+    """Run a group of steps as one checkpoint (see :func:`patchbay.pipeline.runner.checkpoint_groups`)."""
     engine = _current()
-    step = engine.runtime.integration(integration).steps[index]
-    log.info("run.step_started", step=step.name, run_id=DBOS.workflow_id)
-    result = await run_step(step, RunState.model_validate(state_json), engine.runtime.resources)
-    return result.model_dump(mode="json")
+    integ = engine.runtime.integration(integration)
+    state = RunState.model_validate(state_json)
+    for index in indices:
+        step = integ.steps[index]
+        if step.name == "write" and not state.dry_run and state.flag is not None:
+            allowed = await asyncio.to_thread(
+                engine.flags.writes_allowed, integration, integ.spec.config.rollout, state.flag
+            )
+            if not allowed:  # shadow mode, or the kill switch flipped while this run was under way
+                state = state.model_copy(update={"dry_run": True})
+        log.info("run.step_started", step=step.name, run_id=DBOS.workflow_id)
+        try:
+            with tracing.span(f"step.{step.name}", **{"patchbay.step": step.name}):
+                state = await run_step(step, state, engine.runtime.resources)
+        except Exception as exc:
+            exc.step = step.name  # type: ignore[attr-defined]  # which step of the group failed
+            raise
+    return state.model_dump(mode="json")
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
 async def pipeline_workflow(
-    integration: str, delivery_id: str, event_type: str, event: dict[str, Any]
+    integration: str,
+    delivery_id: str,
+    event_type: str,
+    event: dict[str, Any],
+    trace: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One run: every step is a checkpoint; failures are recorded, never raised past the run.
 
@@ -414,14 +441,33 @@ async def pipeline_workflow(
         environment=engine.runtime.project.environment,
         event=event,
     )
-    await _record_start(state.model_dump(mode="json"), event_type, record_delivery_id)
+    decision = FlagDecision.model_validate(
+        await _record_start(state.model_dump(mode="json"), event_type, record_delivery_id)
+    )
+    state = state.model_copy(update={"flag": decision})
+    structlog.contextvars.bind_contextvars(
+        run_id=run_id, integration=integration, environment=engine.runtime.project.environment
+    )
+    with (
+        tracing.continued(trace),
+        tracing.span("run", **{"patchbay.run_id": run_id, "patchbay.integration": integration}),
+    ):
+        return await _run_steps(engine, state, integration, event, run_id, record_delivery_id)
+
+
+async def _run_steps(
+    engine: DurableEngine,
+    state: RunState,
+    integration: str,
+    event: dict[str, Any],
+    run_id: str,
+    record_delivery_id: str,
+) -> dict[str, Any]:
     steps = engine.runtime.integration(integration).steps
     attempts: list[dict[str, Any]] = []
-    structlog.contextvars.bind_contextvars(run_id=run_id, integration=integration)
     try:
-        decision = FlagDecision.model_validate(await _decide_flag(integration, event))
-        state = state.model_copy(update={"flag": decision})
-        if not decision.run:
+        decision = state.flag
+        if decision is not None and not decision.run:
             await _record_finish(
                 state.model_dump(mode="json"),
                 {
@@ -432,18 +478,14 @@ async def pipeline_workflow(
             )
             log.info("run.skipped_by_flag", reason=decision.reason)
             return {"status": "skipped", "run_id": run_id}
-        for index, step in enumerate(steps):
-            if (
-                step.name == "write"
-                and not state.dry_run
-                and not await _writes_allowed(integration, state.flag)
-            ):
-                # Shadow mode, or the kill switch flipped while this run was under way.
-                state = state.model_copy(update={"dry_run": True})
+        for group in checkpoint_groups(steps):
+            names = [steps[i].name for i in group]
 
             def remember(
-                attempt: int, exc: PatchbayError, delay: float | None, name: str = step.name
+                attempt: int, exc: PatchbayError, delay: float | None, names: list[str] = names
             ) -> None:
+                name = getattr(exc, "step", names[-1])
+                recorders.record_retry(integration, name, exc.code)
                 attempts.append(
                     {
                         "step": name,
@@ -459,14 +501,14 @@ async def pipeline_workflow(
             snapshot = state.model_dump(mode="json")
             try:
                 result = await retrying(
-                    step.name,
-                    functools.partial(_pipeline_step, integration, index, snapshot),
+                    "+".join(names),
+                    functools.partial(_pipeline_group, integration, group, snapshot),
                     policy=engine.step_retry,
                     sleep=DBOS.sleep_async,
                     on_error=remember,
                 )
             except Exception as exc:
-                return await _fail(state, step.name, exc, attempts, record_delivery_id)
+                return await _fail(state, getattr(exc, "step", names[-1]), exc, attempts, record_delivery_id)
             # A fork replays the old run's recorded outputs, which carry the old run id.
             state = RunState.model_validate(result).model_copy(update={"run_id": run_id})
         status = final_status(state)
@@ -482,7 +524,7 @@ async def pipeline_workflow(
         log.info("run.finished", status=status)
         return {"status": status, "run_id": run_id}
     finally:
-        structlog.contextvars.unbind_contextvars("run_id", "integration")
+        structlog.contextvars.unbind_contextvars("run_id", "integration", "environment")
 
 
 async def _fail(

@@ -165,6 +165,15 @@ class RunStore:
         ``record_delivery_id`` is what the record is deduplicated on when it differs from the
         delivery (a replay is a new run of the same delivery).
         """
+        with self._tx() as conn:
+            done = conn.execute(
+                runs_table.update()
+                .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(FINAL_STATUSES))
+                .values(status="running", started_at=_now(), executor_id=executor_id)
+            )
+        if done.rowcount:
+            return
+        # Intake could not record it (it crashed after enqueueing): create it now, then mark it.
         self.create(
             run_id=state.run_id,
             integration=state.integration,
