@@ -197,3 +197,29 @@ async def test_queue_depth_counts_waiting_runs(engine: DurableEngine, fake_opena
     assert engine.queue_depth() == 3
     engine.max_queue_depth = 2
     assert engine.overloaded()
+
+
+def test_an_older_run_database_gets_the_new_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from patchbay.runs.store import RunStore
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the table as the first release created it
+        conn.execute(
+            sa.text(
+                "CREATE TABLE patchbay_runs (run_id VARCHAR(300) PRIMARY KEY, integration VARCHAR(200) NOT NULL, "
+                "delivery_id VARCHAR(300) NOT NULL, environment VARCHAR(50) NOT NULL, status VARCHAR(20) NOT NULL, "
+                "received_at DATETIME NOT NULL, event_type VARCHAR(200))"
+            )
+        )
+    store = RunStore(url)
+    columns = {c["name"] for c in sa.inspect(store.engine).get_columns("patchbay_runs")}
+    assert {"flag_mode", "attempts", "replay_of", "executor_id", "state"} <= columns
+    assert (
+        store.create(
+            run_id="r1", integration="i", delivery_id="d", environment="dev", event_type=None, event={}
+        )
+        is True
+    )

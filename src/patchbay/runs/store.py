@@ -11,6 +11,7 @@ failed run can be replayed; it never appears in logs.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,20 @@ def enable_wal(url: str) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
 
 
+def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
+    """Upgrade an older database in place: add the nullable columns this version has and it lacks."""
+    existing = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+    added: list[str] = []
+    for column in table.columns:
+        if column.name in existing or not column.nullable:
+            continue
+        kind = column.type.compile(dialect=engine.dialect)
+        with engine.begin() as conn, contextlib.suppress(sa.exc.DBAPIError):  # a concurrent upgrade won
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            added.append(column.name)
+    return added
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -108,6 +123,7 @@ class RunStore:
             metadata.create_all(self.engine)
         except sa.exc.DBAPIError:  # another process created the tables at the same moment
             metadata.create_all(self.engine)
+        add_missing_columns(self.engine, runs_table)
 
     @contextmanager
     def _tx(self) -> Iterator[sa.Connection]:
