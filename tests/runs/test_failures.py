@@ -209,8 +209,9 @@ def test_an_older_run_database_gets_the_new_columns(tmp_path) -> None:  # type: 
     with engine.begin() as conn:  # the table as the first release created it
         conn.execute(
             sa.text(
-                "CREATE TABLE patchbay_runs (run_id VARCHAR(300) PRIMARY KEY, integration VARCHAR(200) NOT NULL, "
-                "delivery_id VARCHAR(300) NOT NULL, environment VARCHAR(50) NOT NULL, status VARCHAR(20) NOT NULL, "
+                "CREATE TABLE patchbay_runs (run_id VARCHAR(300) PRIMARY KEY, "
+                "integration VARCHAR(200) NOT NULL, delivery_id VARCHAR(300) NOT NULL, "
+                "environment VARCHAR(50) NOT NULL, status VARCHAR(20) NOT NULL, "
                 "received_at DATETIME NOT NULL, event_type VARCHAR(200))"
             )
         )
