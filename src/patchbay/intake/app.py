@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from patchbay.connectors.base import Delivery
+from patchbay.console import console_routes
 from patchbay.errors import RequestError
 from patchbay.intake.admin import Replayer, admin_routes
 from patchbay.intake.admin_ops import ops_routes
@@ -227,6 +228,7 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
             ),
             *(admin_routes(runtime.project, admin) if admin is not None else []),
             *(_ops_routes(runtime, admin) if admin is not None else []),
+            *(console_routes(runtime, admin) if admin is not None else []),
         ],
         exception_handlers=handlers,
     )
