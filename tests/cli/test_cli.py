@@ -180,3 +180,30 @@ def test_components_lists_builtins(runner: CliRunner) -> None:
     result = runner.invoke(app, ["components"])
     assert result.exit_code == 0
     assert "local" in result.output and "jira" in result.output and "postprocess" in result.output
+
+
+def test_flags_cli_sets_kills_and_clears(project: Path, runner: CliRunner) -> None:
+    cfg = ["--config", str(project)]
+    listed = runner.invoke(app, ["flags", "list", *cfg, "--json"])
+    assert json.loads(listed.output.splitlines()[0])["mode"] == "on"
+    assert (
+        runner.invoke(
+            app, ["flags", "set", "ticket-summary", "--mode", "percent", "--percent", "25", *cfg]
+        ).exit_code
+        == 0
+    )
+    state = json.loads(runner.invoke(app, ["flags", "list", *cfg, "--json"]).output.splitlines()[0])
+    assert (state["mode"], state["percent"], state["source"]) == ("percent", 25.0, "override")
+    killed = runner.invoke(app, ["flags", "kill", "ticket-summary", "--reason", "bad output", *cfg])
+    assert killed.exit_code == 0 and "kill switch" in killed.output
+    assert (
+        json.loads(runner.invoke(app, ["flags", "list", *cfg, "--json"]).output.splitlines()[0])["mode"]
+        == "off"
+    )
+    assert "removed" in runner.invoke(app, ["flags", "clear", "ticket-summary", *cfg]).output
+    bad = runner.invoke(app, ["flags", "set", "ticket-summary", "--mode", "sometimes", *cfg])
+    assert bad.exit_code == 2 and "off, shadow, percent, on" in bad.output
+    unknown = runner.invoke(app, ["flags", "kill", "nope", *cfg])
+    assert unknown.exit_code == 2 and "ticket-summary" in unknown.output
+    half = runner.invoke(app, ["flags", "set", "ticket-summary", "--mode", "percent", *cfg])
+    assert half.exit_code == 2 and "percent" in half.output

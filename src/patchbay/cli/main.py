@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from patchbay import __version__, registry
-from patchbay.cli import config_cmd, keys, runs
+from patchbay.cli import config_cmd, flags, keys, runs
 from patchbay.cli._common import console
 from patchbay.cli.doctor import doctor
 from patchbay.cli.init import init
@@ -30,6 +30,7 @@ app.command()(worker)
 app.command()(doctor)
 app.command()(report)
 app.add_typer(runs.app, name="runs")
+app.add_typer(flags.app, name="flags")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys.app, name="keys")
 
