@@ -6,6 +6,8 @@ Each test saves a full-page screenshot to test-artifacts/console/ and asserts on
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -214,3 +216,24 @@ def test_ticket_text_is_shown_as_text_never_as_markup(browser_context: Any, dev_
     assert page.locator("main img, main script").count() == 0
     assert page.title().startswith("Run ")  # neither payload ran
     page.close()
+
+
+def test_login_with_an_api_key_needs_the_admin_manage_scope(stage_server: Server) -> None:
+    def key(*scopes: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "patchbay", "keys", "create", "--name", "console-test", "--env", "stage",
+             *(arg for s in scopes for arg in ("--scope", s))],
+            cwd=stage_server.root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.split()[0]
+
+    with httpx.Client(base_url=stage_server.url, timeout=10) as client:
+        narrow = client.post("/console/login", data={"credential": key("feedback.submit")})
+        assert narrow.status_code == 403 and "lacks the scope &#39;admin.manage&#39;" in narrow.text
+        ok = client.post("/console/login", data={"credential": key("admin.manage"), "next": "/console/runs"})
+        assert ok.status_code == 303 and ok.headers["location"] == "/console/runs"
+        page = client.get("/console/runs")
+        assert page.status_code == 200 and "console-test" in page.text  # signed in as the key's name
+        assert client.get("/console/login?next=//evil.example").status_code == 200  # no open redirect
+        moved = client.post("/console/login", data={"credential": ADMIN_TOKEN, "next": "//evil.example/x"})
+        assert moved.headers["location"] == "/console/"
