@@ -128,18 +128,20 @@ def rss_peak_mb(pid: int) -> float:
 
 
 def ack_scenario(
-    tmp: Path, backend: str, pg_url: str | None, rate: float, seconds: float
+    tmp: Path, backend: str, pg_url: str | None, rate: float, seconds: float, *, intake_only: bool
 ) -> dict[str, float]:
     model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
     model.server.start()
     jira.server.start()
-    root = project(tmp / f"ack-{backend}", model, jira, workers=8)
+    label = f"ack-{backend}-{'intake' if intake_only else 'all'}"
+    root = project(tmp / label, model, jira, workers=8)
     env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
     port = procs.free_port()
-    server = procs.serve(root, port, tmp / f"ack-{backend}.log", env=env)
+    extra = ["--no-worker"] if intake_only else []
+    server = procs.serve(root, port, tmp / f"{label}.log", *extra, env=env)
     try:
         lat, errors = asyncio.run(
-            open_loop(f"http://127.0.0.1:{port}/hooks/ticket-summary", rate, seconds, prefix=f"ack-{backend}")
+            open_loop(f"http://127.0.0.1:{port}/hooks/ticket-summary", rate, seconds, prefix=label)
         )
     finally:
         procs.stop(server)
@@ -240,8 +242,11 @@ def main() -> None:
             )
             procs.stop(base_proc)
             acks = {
-                b: ack_scenario(tmp, b, pg_url if b == "postgres" else None, 200, seconds)
+                (b, only): ack_scenario(
+                    tmp, b, pg_url if b == "postgres" else None, 200, seconds, intake_only=only
+                )
                 for b in ("sqlite", "postgres")
+                for only in (True, False)
             }
             runs = {
                 (b, w): runs_scenario(tmp, b, pg_url if b == "postgres" else None, w, count)
@@ -253,14 +258,13 @@ def main() -> None:
             databases.close()
 
     base_p50, base_p99 = statistics.median(base), pct(base, 0.99)
-    print(f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop), `patchbay serve`")
+    print(f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop)")
+    print("   intake: `patchbay serve --no-worker`; serve: intake and runs in one process")
     print(f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}")
     print(f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x")
-    for backend, r in acks.items():
-        print(
-            f"{'patchbay, ' + backend:28s}{r['p50']:9.1f}{r['p99']:9.1f}{int(r['errors']):9d}"
-            f"{r['p99'] / base_p99:12.1f}x"
-        )
+    for (backend, only), r in acks.items():
+        label = "patchbay " + ("intake, " if only else "serve, ") + backend
+        print(f"{label:28s}{r['p50']:9.1f}{r['p99']:9.1f}{int(r['errors']):9d}{r['p99'] / base_p99:12.1f}x")
     print(f"\n2. Completed runs per second, instant model, {count} queued runs")
     print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}")
     for backend in ("sqlite", "postgres"):
