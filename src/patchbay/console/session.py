@@ -120,7 +120,7 @@ class SessionCodec:
         if not value or "." not in value or len(value) > 4096:
             return None
         payload, _, mac = value.rpartition(".")
-        if not hmac.compare_digest(mac, self._mac(payload)):
+        if not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):  # bytes: non-ASCII input
             return None
         try:
             body = json.loads(_unb64(payload))
@@ -145,4 +145,4 @@ class SessionCodec:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         """Whether a submitted form's token belongs to this session."""
-        return bool(token) and hmac.compare_digest(self.csrf_token(session), token or "")
+        return bool(token) and hmac.compare_digest(self.csrf_token(session).encode(), (token or "").encode())
