@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 
+from patchbay.sanitize.scan import find_all, fold, matches_at
 from patchbay.sanitize.spans import Span
 
 _NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
@@ -27,15 +28,26 @@ _NOT_NAMES = frozenset(
         "kind warm many advance update urgent issue ticket this that just also team's guys, jira"
     )
 )
-_GREETING = re.compile(
-    rf"(?m)(?:^|(?<=[.!?]\s))[ \t]*(?:Hi|Hello|Hey|Dear|Greetings|Morning)[ \t,]+{_TITLE}(?P<name>{_NAME})"
-)
+_GREETING_WORDS = ("Hi", "Hello", "Hey", "Dear", "Greetings", "Morning")
+# A greeting opens a line or a sentence; that anchor is checked in Python (see _greeting_anchored)
+# so the pattern can start at the greeting word, which str.find locates cheaply.
+_GREETING = re.compile(rf"(?:{'|'.join(_GREETING_WORDS)})[ \t,]+{_TITLE}(?P<name>{_NAME})")
 _SIGN_OFF = re.compile(
     r"(?im)^[ \t]*(?:thanks(?: again| so much| a lot)?|thank you|many thanks|regards|best regards|"
     r"kind regards|warm regards|best|cheers|sincerely|yours(?: truly| sincerely)?|br|thx|rgds)"
     r"[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
     rf"(?:[-\u2014\u2013]+[ \t]*)?(?-i:{_TITLE}(?P<name>{_NAME}))"
 )
+# Lower-case triggers for the keyword-led patterns: each match starts where one of them occurs.
+_SELF_INTRO_TRIGGERS = ("my name", "i am", "i'm", "this is", "name is")
+_MENTION_TRIGGERS = (
+    "colleague", "coworker", "manager", "customer", "contact", "agent", "boss", "supervisor",
+    "reporter", "behalf of", "assigned to", "cc", "spoke with", "talked to",
+)  # fmt: skip
+_ADDRESS_LABEL_TRIGGERS = (
+    "addr", "street address", "shipping address", "billing address", "home address",
+    "mailing address", "postal address", "ship to", "deliver to",
+)  # fmt: skip
 _SELF_INTRO = re.compile(
     rf"(?i)\b(?:my name is|my name's|i am|i'm|this is|name is)[ \t]+(?-i:{_TITLE}(?P<name>{_NAME}))"
     r"(?=[ \t]*(?:[,.;!]|\bfrom\b|\bat\b|\bhere\b|\band\b|$))"
@@ -71,7 +83,9 @@ _SUFFIXES = (
     "Points|Rivers?|Forges?|Loaf|Viaduct|Rue|Stravenue|Hollow|Via|Spurs|Shore|Fork|Mall|Stravenue|Harbour"
 )
 _ADDRESS = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){{0,4}}(?:{_SUFFIXES})\b\.?"
+    # "\d(?<!\w\d)" is "\b\d" written to start with a character class, which the engine scans for
+    # quickly instead of trying the pattern at every position.
+    rf"\d(?<!\w\d)\d{{0,5}}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){{0,4}}(?:{_SUFFIXES})\b\.?"
     r"(?:,?[ \t]*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)[ \t]*[\w-]{1,6})?"
     r"(?:,?[ \t]*\r?\n?[ \t]*[A-Z][A-Za-z.'-]+(?:[ \t][A-Z][A-Za-z.'-]+){0,3},[ \t]*"
     r"[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?)?"
@@ -86,6 +100,34 @@ def _trim_name(name: str) -> str:
     return " ".join(words)
 
 
+def _greetings(text: str) -> Iterator[re.Match[str]]:
+    """What ``(?m)(?:^|(?<=[.!?]\\s))[ \\t]*`` + :data:`_GREETING` finds with ``finditer``, trying the
+    pattern only at greeting words (found with ``str.find``) that open a line or a sentence."""
+    last_end = 0
+    for at in find_all(text, _GREETING_WORDS):
+        if at >= last_end and _greeting_anchored(text, at, last_end):
+            m = _GREETING.match(text, at)
+            if m is not None:
+                yield m
+                last_end = m.end()
+
+
+def _greeting_anchored(text: str, at: int, floor: int) -> bool:
+    """Whether some offset in ``[floor, at]`` followed only by spaces or tabs up to ``at`` is the
+    start of the text or of a line, or follows ``[.!?]`` and a whitespace character."""
+    pos = at
+    while True:
+        if (
+            pos == 0
+            or text[pos - 1] == "\n"
+            or (pos >= 2 and text[pos - 1].isspace() and text[pos - 2] in ".!?")
+        ):
+            return True
+        if pos <= floor or text[pos - 1] not in " \t":
+            return False
+        pos -= 1
+
+
 class NameCueDetector:
     """Person names framed by cues: greetings, sign-offs, self-introductions, labels, role words."""
 
@@ -93,8 +135,21 @@ class NameCueDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every cued name in ``text``."""
-        for pattern in (_GREETING, _SIGN_OFF, _SELF_INTRO, _PERSON_LABEL, _MENTION):
-            for m in pattern.finditer(text):
+        folded = fold(text)
+        if folded is None:
+            intro: Iterable[re.Match[str]] = _SELF_INTRO.finditer(text)
+            mention: Iterable[re.Match[str]] = _MENTION.finditer(text)
+        else:
+            intro = matches_at(_SELF_INTRO, text, find_all(folded, _SELF_INTRO_TRIGGERS))
+            mention = matches_at(_MENTION, text, find_all(folded, _MENTION_TRIGGERS))
+        for matches in (
+            _greetings(text),
+            _SIGN_OFF.finditer(text),
+            intro,
+            _PERSON_LABEL.finditer(text),
+            mention,
+        ):
+            for m in matches:
                 start = m.start("name")
                 name = _trim_name(m.group("name"))
                 if not name or name.split()[0].lower() in _NOT_NAMES:
@@ -112,7 +167,13 @@ class AddressDetector:
         """Every street address in ``text``."""
         for m in _ADDRESS.finditer(text):
             yield Span(m.start(), m.end(), "address", m.group())
-        for m in _ADDRESS_LABEL.finditer(text):
+        folded = fold(text)
+        labels = (
+            _ADDRESS_LABEL.finditer(text)
+            if folded is None
+            else matches_at(_ADDRESS_LABEL, text, find_all(folded, _ADDRESS_LABEL_TRIGGERS))
+        )
+        for m in labels:
             value = m.group("address").rstrip(" \t.;")
             start = m.start("address")
             if any(ch.isdigit() for ch in value) or "," in value:

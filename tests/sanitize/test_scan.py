@@ -1,0 +1,72 @@
+"""The trigger-first scanning helpers give exactly what a full regex scan gives."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patchbay.sanitize.context import _NAME, _TITLE, AddressDetector, NameCueDetector, _greetings
+from patchbay.sanitize.detectors import EmailDetector, UrlCredentialsDetector
+from patchbay.sanitize.scan import find_all, fold, matches_at
+from patchbay.sanitize.secret_formats import SecretDetector
+
+WORD = re.compile(r"(?<![\w-])ab+c")
+
+
+def test_matches_at_equals_finditer_when_starts_cover_every_match() -> None:
+    text = "abc xabc ab abbbc-abc abc"
+    expected = [m.span() for m in WORD.finditer(text)]
+    starts = find_all(text, ["ab"])
+    assert [m.span() for m in matches_at(WORD, text, starts)] == expected
+    # Offsets inside an earlier match are skipped, as finditer skips them.
+    assert [m.span() for m in matches_at(re.compile(r"a.."), "aaaaaa", range(6))] == [(0, 3), (3, 6)]
+
+
+def test_find_all_reports_each_offset_once_in_order() -> None:
+    assert find_all("token tok", ["tok", "token", "ok"]) == [0, 1, 6, 7]
+
+
+def test_fold_refuses_texts_where_offsets_or_case_insensitive_matches_would_differ() -> None:
+    assert fold("Hello") == "hello"
+    assert fold("\u0130stanbul") is None  # lower() makes two characters of one
+    assert fold("pa\u017fsword") is None  # long s matches "s" in a case-insensitive pattern
+    assert fold("\u0131 am") is None
+
+
+def test_case_insensitive_keywords_are_still_found_through_the_fallback() -> None:
+    # "(?i)this is" matches a long s; the trigger search would miss it, the fallback does not.
+    assert [s.value for s in NameCueDetector().detect("Hello, thi\u017f i\u017f Ann Lee.")] == ["Ann Lee"]
+    assert [s.value for s in NameCueDetector().detect("My name is Ann Lee. \u0130")] == ["Ann Lee"]
+
+
+def test_triggered_detectors_find_what_they_found_before() -> None:
+    text = (
+        "Hi there.  Hello Ann Lee, my colleague Bob Stone wrote. "
+        "Street address: 12 Oak Street, Austin, TX 78701\n"
+        "a.b.c_password=s3cret! mail ann.lee@example.com or x@y; https://bob:pw@host.example/x"
+    )
+    assert [s.value for s in NameCueDetector().detect(text)] == ["Ann Lee", "Bob Stone"]
+    assert [s.value for s in AddressDetector().detect(text)][:1] == ["12 Oak Street, Austin, TX 78701"]
+    # (pw@host.example is an email too; the URL credential wins the overlap in the sanitizer)
+    assert [s.value for s in EmailDetector().detect(text)] == ["ann.lee@example.com", "pw@host.example"]
+    assert [s.value for s in UrlCredentialsDetector().detect(text)] == ["bob:pw"]
+    assert "s3cret!" in [s.value for s in SecretDetector().detect(text)]
+
+
+ANCHORED_GREETING = re.compile(
+    rf"(?m)(?:^|(?<=[.!?]\s))[ \t]*(?:Hi|Hello|Hey|Dear|Greetings|Morning)[ \t,]+{_TITLE}(?P<name>{_NAME})"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Hi", "Hello", "Dear", " ", "\t", "\n", ".", "!", ",", "Ann", "Bob", "Lee", "x"])
+    )
+)
+def test_greetings_found_from_the_greeting_word_equal_the_anchored_pattern(parts: list[str]) -> None:
+    text = "".join(parts)
+    expected = [(m.start("name"), m.group("name")) for m in ANCHORED_GREETING.finditer(text)]
+    assert [(m.start("name"), m.group("name")) for m in _greetings(text)] == expected
