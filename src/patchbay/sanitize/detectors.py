@@ -132,7 +132,7 @@ class PhoneDetector:
         ids glued to letters or '#', dates, and digit runs longer than E.164 allows."""
         if _glued(text, start - 1, -1, _GLUE_BEFORE) or _glued(text, end, 1, _GLUE_AFTER):
             return True
-        digits = sum(ch.isdigit() for ch in window)
+        digits = sum(map(str.isdigit, window))
         international = window.startswith(("+", "00"))
         # A national number has at most 12 digits; 13+ without a country prefix is a card or an id.
         if digits > 17 or (digits > 12 and not international):
