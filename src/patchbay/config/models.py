@@ -7,7 +7,7 @@ component's own ``Config`` model from the registry; see :mod:`patchbay.config.lo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -41,6 +41,12 @@ class StorageConfig(Strict):
         default=None,
         description="Durable-run database (DBOS system database). Default: SQLite file "
         "'{data_dir}/dbos.sqlite' in WAL mode. Set a postgresql:// URL to scale out.",
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite only. full: every commit is synced, so a 202 survives a power loss. normal: "
+        "synced at checkpoints; survives any process crash, may lose the last commits on a power loss; "
+        "about twice the runs per second on slow disks.",
     )
     runs_url: str | None = Field(
         default=None,

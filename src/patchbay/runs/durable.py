@@ -52,7 +52,7 @@ from patchbay.pipeline.runner import (
 )
 from patchbay.pipeline.state import FlagDecision, RunState
 from patchbay.rollout.flags import Flags
-from patchbay.runs.databases import Databases, resolve, sqlalchemy_url
+from patchbay.runs.databases import Databases, resolve, sqlalchemy_url, sqlite_engine
 from patchbay.runs.executors import ExecutorRegistry
 from patchbay.runs.store import RunStore, enable_wal
 
@@ -148,6 +148,13 @@ class DurableEngine:
             raise RuntimeError("another DurableEngine is already running in this process")
         enable_wal(self.database_url)
         DBOS.migrate(self.database_url)
+        sys_engine = (
+            None
+            if self.databases.is_postgres
+            else sqlite_engine(
+                self.database_url, synchronous=self.runtime.project.config.storage.sqlite_synchronous
+            )
+        )
         if self.role != "intake":
             config: DBOSConfig = {
                 "name": APP_NAME,
@@ -156,11 +163,17 @@ class DurableEngine:
                 "application_version": self.app_version,
                 "log_level": "WARNING",
             }
+            if sys_engine is not None:
+                config["system_database_engine"] = sys_engine
             _engine = self
             DBOS(config=config)
             DBOS.launch()
             self._launched = True
-        self._client = DBOSClient(system_database_url=self.database_url, application_name=APP_NAME)
+        self._client = (
+            DBOSClient(system_database_engine=sys_engine, application_name=APP_NAME)
+            if sys_engine is not None
+            else DBOSClient(system_database_url=self.database_url, application_name=APP_NAME)
+        )
         self._ensure_queue()
         if self.role != "intake":
             self._schedule_prune()
