@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint typecheck unit install install-dev clean help docs bench chaos bench-runs
+.PHONY: demo test lint typecheck unit install install-dev clean help docs bench chaos bench-runs fuzz
 
 help:
 	@echo "make demo    run the ticket-summary pilot on the bundled example ticket (embedded model, no keys)"
@@ -84,3 +84,8 @@ chaos: $(VENV)/.installed-dev
 bench-runs: $(VENV)/.installed-dev
 	bash scripts/ensure-postgres.sh
 	$(BIN)/python bench/runs_throughput.py
+
+# Not in the default suite (which runs 25 reproducible cases per operation): schemathesis against the
+# app's own /openapi.json, 500 fresh cases per operation; no 5xx, only documented statuses and bodies.
+fuzz: $(VENV)/.installed-dev
+	PATCHBAY_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q tests/intake/test_openapi.py -k fuzz

@@ -161,7 +161,8 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
     async def link_feedback(request: Request) -> Response:
         run_id, vote = request.path_params["run_id"], request.path_params["vote"]
         expected = sign(feedback_key(project), run_id, vote) if vote in ("up", "down") else ""
-        if not expected or not hmac.compare_digest(expected, request.query_params.get("sig", "")):
+        given = request.query_params.get("sig", "").encode()  # bytes: non-ASCII must be a 403, not a 500
+        if not expected or not hmac.compare_digest(expected.encode(), given):
             return error_response(request, 403, "bad_signature", "this feedback link is not valid")
         row = await rate(run_id, vote == "up", None, f"link:{request.client.host if request.client else ''}")
         if row is None:

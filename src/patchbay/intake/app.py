@@ -2,6 +2,7 @@
 
     POST /hooks/{integration}   verify -> parse -> filter event type -> durable enqueue -> 202
     GET  /healthz               liveness plus the configured integrations
+    GET  /openapi.json          the OpenAPI 3.1 document of every route (:mod:`patchbay.intake.openapi`)
 
 A 202 means the delivery is durably recorded; a redelivery of the same delivery id answers 200 with
 ``"duplicate": true`` and does not run again. Every failure answers in the one JSON error format
@@ -29,6 +30,7 @@ from patchbay.errors import RequestError
 from patchbay.intake.admin import Replayer, admin_routes
 from patchbay.intake.admin_ops import ops_routes
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
+from patchbay.intake.openapi import openapi_route
 from patchbay.intake.ratelimit import RequestLimits
 from patchbay.observability import metrics, tracing
 from patchbay.pipeline.build import Runtime
@@ -221,6 +223,7 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
         routes=[
             Route("/hooks/{integration}", hook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            openapi_route(),
             *(
                 [Route("/metrics", metrics_endpoint, methods=["GET"])]
                 if runtime.project.config.server.metrics
