@@ -116,3 +116,32 @@ def test_bad_template_regex_and_schema_fail_when_the_project_loads(tmp_path: Pat
     assert "patchbay.yaml:8" in text and "not a valid JSON Schema" in text
     assert "patchbay.yaml:10" in text and "not a valid regular expression" in text
     assert "patchbay.yaml:12" in text and "syntax error on template line 1" in text
+
+
+async def test_render_time_cap_stops_a_runaway_template_with_a_clear_error() -> None:
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}.{% endfor %}"
+    with pytest.raises(StepError, match=r"longer than 0.2 s to render \(prompt.max_render_s\)"):
+        await render({}, template=loop, max_render_s=0.2, max_output_chars=10_000_000)
+
+
+async def test_output_size_cap_bounds_the_prompt_however_long_the_ticket() -> None:
+    long_ticket = {"description": "word " * 50_000}  # 250,000 characters of ticket text
+    with pytest.raises(StepError, match=r"longer than 200000 characters \(prompt.max_output_chars\)"):
+        await render(long_ticket, template="{{ ticket.description }}")
+    fits = await render({"description": "word " * 1000}, template="{{ ticket.description }}")
+    assert len(fits.prompt or "") == 5000
+    with pytest.raises(StepError, match="longer than 1000 characters"):
+        await render({}, template="{% for i in range(5000) %}x{% endfor %}", max_output_chars=1000)
+
+
+async def test_multiplication_cannot_build_huge_values_in_one_expression() -> None:
+    for template in ("{{ 'x' * 10**9 }}", "{{ [1] * 10**8 }}", "{{ 9 ** 9999999 }}"):
+        with pytest.raises(StepError, match="sandbox forbids"):
+            await render({}, template=template)
+    assert (await render({}, template="{{ '-' * 3 }}{{ 2 ** 10 }}")).prompt == "---1024"
+
+
+def test_caps_are_config_knobs_with_checked_bounds() -> None:
+    assert Config(template="x").max_render_s == 1.0 and Config(template="x").max_output_chars == 200_000
+    with pytest.raises(ValidationError, match="max_render_s"):
+        Config(template="x", max_render_s=0)

@@ -6,11 +6,16 @@ the sanitized view is passed as one variable (``ticket`` by default) and never b
 source, so ``{{ 7*7 }}`` written in a ticket reaches the model as ``{{ 7*7 }}``. Undefined variables
 are errors (``StrictUndefined``), and so is reaching for internals (``{{ ticket.__class__ }}``).
 A null value renders as an empty string, so an absent optional field leaves no "None" behind.
+
+Rendering is capped (``max_render_s``, default 1 s; ``max_output_chars``, default 200,000): output is
+produced piece by piece and checked as it grows, and ``*``/``**`` are checked before they build a huge
+string or number, so a template loop or a long ticket cannot stall a worker or blow up a prompt.
 """
 
 from __future__ import annotations
 
 import keyword
+import time
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
@@ -28,7 +33,32 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-_ENV = ImmutableSandboxedEnvironment(
+MAX_PRODUCT = 1_000_000  # the largest string/list that '*' may build, and the largest '**' result digits
+
+
+def _too_big(operator: str, left: Any, right: Any) -> bool:
+    """Whether ``left operator right`` would build a string/list or number past the cap."""
+    if operator == "**":
+        ints = isinstance(left, int) and isinstance(right, int)
+        return ints and abs(left) > 1 and right * abs(left).bit_length() > MAX_PRODUCT * 3
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_PRODUCT:
+            return True
+    return False
+
+
+class _CappedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with ``*`` and ``**`` refusing to build enormous values."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if _too_big(operator, left, right):
+            raise SecurityError(f"'{operator}' would build a value larger than the render cap")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _CappedSandbox(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
 )
 
@@ -56,6 +86,18 @@ class Config(BaseModel):
     )
     system: str | None = Field(
         default=None, description="System message, also a Jinja2 template; omit for none."
+    )
+    max_render_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest time one template may take to render; longer fails the run (permanently).",
+    )
+    max_output_chars: int = Field(
+        default=200_000,
+        ge=100,
+        description="Most characters a rendered message may have; more fails the run (permanently). Bounds "
+        "the prompt sent to the model however long the ticket is.",
     )
     variable: str = Field(
         default="ticket",
@@ -95,7 +137,7 @@ class PromptStep:
 
     def _render(self, template: Template, which: str, data: dict[str, Any]) -> str:
         try:
-            return template.render({self.config.variable: data})
+            return self._capped(template, which, data)
         except SecurityError as exc:
             raise StepError(
                 f"prompt step: the {which} template tried something the sandbox forbids ({exc}); "
@@ -110,6 +152,28 @@ class PromptStep:
             ) from None
         except TemplateError as exc:
             raise StepError(f"prompt step: the {which} template failed to render: {exc}") from None
+
+    def _capped(self, template: Template, which: str, data: dict[str, Any]) -> str:
+        """Render piece by piece, stopping at the time or size cap."""
+        cfg = self.config
+        deadline = time.monotonic() + cfg.max_render_s
+        parts: list[str] = []
+        size = 0
+        for piece in template.generate({cfg.variable: data}):
+            parts.append(piece)
+            size += len(piece)
+            if size > cfg.max_output_chars:
+                raise StepError(
+                    f"prompt step: the {which} message is longer than {cfg.max_output_chars} characters "
+                    "(prompt.max_output_chars); shorten the template, select fewer or shorter fields "
+                    "(e.g. {{ ticket.description | truncate(4000) }}), or raise the cap"
+                )
+            if time.monotonic() > deadline:
+                raise StepError(
+                    f"prompt step: the {which} template took longer than {cfg.max_render_s} s to render "
+                    "(prompt.max_render_s); simplify its loops, or raise the cap"
+                )
+        return "".join(parts)
 
     async def run(self, state: RunState, resources: Resources) -> RunState:
         """Render both messages from the latest payload (sanitized, else selected, else the event)."""
