@@ -10,7 +10,7 @@
 //   replayer  / replayer-secret   roles [replayers]
 //   nobody    / nobody-secret     no roles
 //   browser   / (public, PKCE)    authorization code for people: login any name, roles [patchbay-admins]
-// Access tokens live 300 s, or 1 s for resources ending in "/short-lived" (expiry tests).
+// Access tokens live 300 s, or 5 s for resources ending in "/short-lived" (expiry tests).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -59,7 +59,7 @@ function configuration(issuer) {
           scope: 'api',
           audience: resource,
           accessTokenFormat: 'jwt',
-          accessTokenTTL: resource.endsWith('/short-lived') ? 1 : 300,
+          accessTokenTTL: resource.endsWith('/short-lived') ? 5 : 300,
           jwt: { sign: { alg: 'RS256' } },
         }),
       },
