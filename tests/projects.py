@@ -43,7 +43,8 @@ integrations:
             key: issue.key
             title: issue.fields.summary
             description: issue.fields.description
-      - sanitize: {}
+      - sanitize:
+          vault_key: ${secret:VAULT_KEY}
       - prompt:
           template: |
             Summarize this ticket in 2-3 sentences for internal triage.
@@ -57,6 +58,7 @@ integrations:
       - postprocess:
           min_sentences: 1
           max_sentences: 3
+          vault_key: ${secret:VAULT_KEY}
       - write:
           target: jira
           field: customfield_10050
@@ -78,6 +80,7 @@ def write_project(
     (root / "patchbay.yaml").write_text(text)
     (root / ".env").write_text(
         f"OPENAI_URL={openai_url}/v1\nJIRA_URL={jira_url}\nJIRA_TOKEN=jira-pat\nHOOK_SECRET={HOOK_SECRET}\n"
+        "VAULT_KEY=test-vault-key-shared-by-all-workers\n"
     )
     return root
 

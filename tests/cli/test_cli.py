@@ -113,7 +113,7 @@ def test_run_json_sanitizes_and_shows_the_jira_request(project: Path, runner: Cl
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["status"] == "succeeded" and data["summary"]
+    assert data["status"] == "shadow" and data["summary"]  # previewed, not written: not a success
     for secret in (EMAIL, PHONE, TOKEN):
         assert secret not in data["prompt"] and secret not in data["summary"]
     assert data["findings"] == {"email": 1, "phone": 1, "secret": 1}
@@ -133,7 +133,7 @@ def test_run_json_sanitizes_and_shows_the_jira_request(project: Path, runner: Cl
 
     listed = runner.invoke(app, ["runs", "list", "--config", str(project), "--json"])
     rows = [json.loads(line) for line in listed.output.splitlines()]
-    assert [r["run_id"] for r in rows] == [data["run_id"]] and rows[0]["status"] == "succeeded"
+    assert [r["run_id"] for r in rows] == [data["run_id"]] and rows[0]["status"] == "shadow"
     shown = runner.invoke(app, ["runs", "show", data["run_id"][:12], "--config", str(project)])
     assert shown.exit_code == 0 and "prompt" in shown.output and EMAIL not in shown.output
 
@@ -207,3 +207,21 @@ def test_flags_cli_sets_kills_and_clears(project: Path, runner: CliRunner) -> No
     assert unknown.exit_code == 2 and "ticket-summary" in unknown.output
     half = runner.invoke(app, ["flags", "set", "ticket-summary", "--mode", "percent", *cfg])
     assert half.exit_code == 2 and "percent" in half.output
+
+
+def test_run_refuses_a_delivery_id_that_already_ran(project: Path, runner: CliRunner) -> None:
+    use_extractive(project)
+    args = [
+        "run",
+        "ticket-summary",
+        "--config",
+        str(project),
+        "--event",
+        str(project / "examples" / "jira-issue-created.json"),
+        "--delivery-id",
+        "abc",
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already run" in again.output
+    assert "Traceback" not in again.output and TOKEN not in again.output

@@ -190,3 +190,10 @@ def test_missing_project_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("given", "expected"), [("staging", "stage"), ("PROD", "prod"), ("dev", "dev")])
 def test_environment_aliases(given: str, expected: str) -> None:
     assert normalize_environment(given) == expected
+
+
+def test_history_longer_than_the_dedupe_window_is_refused(tmp_path: Path) -> None:
+    text = "retention:\n  dedupe_days: 7\n  history_days: 14\n" + BASE
+    with pytest.raises(ConfigError) as exc:
+        load_project(project(tmp_path, text), env={"HOOK_SECRET": "x"})
+    assert "history_days must not exceed dedupe_days" in str(exc.value)

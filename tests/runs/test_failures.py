@@ -72,7 +72,7 @@ async def test_replay_errors_are_clear(engine: DurableEngine, client: httpx.Asyn
     assert missing.status_code == 404 and "no run" in missing.json()["error"]["message"]
     run_id = await deliver(client, "SUP-23", "rp-2")
     await wait_final(engine.store, run_id)
-    bad = await client.post(f"/admin/runs/{run_id}/replay", json={"from_step": "summarize"})
+    bad = await client.post(f"/admin/runs/{run_id}/replay", json={"from_step": "summarize", "force": True})
     assert bad.status_code == 409 and "validate" in bad.json()["error"]["message"]
     garbage = await client.post(f"/admin/runs/{run_id}/replay", content=b"{nope")
     assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "invalid_json"
@@ -224,3 +224,45 @@ def test_an_older_run_database_gets_the_new_columns(tmp_path) -> None:  # type: 
         )
         is True
     )
+
+
+async def test_only_failed_runs_are_replayed_unless_forced_and_all_failed_is_idempotent(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira
+) -> None:
+    ok = await deliver(client, "SUP-80", "idem-0")
+    await wait_final(engine.store, ok)
+    refused = await client.post(f"/admin/runs/{ok}/replay", json={})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_failed"
+    forced = await client.post(f"/admin/runs/{ok}/replay", json={"force": True})
+    assert forced.status_code == 202
+
+    fake_jira.fail_field_puts.append(FIELD_NOT_ON_SCREEN)
+    bad = await deliver(client, "SUP-81", "idem-1")
+    await wait_final(engine.store, bad)
+    first = await client.post("/admin/runs/replay", json={"all_failed": True})
+    assert [r["replay_of"] for r in first.json()["replayed"]] == [bad]
+    await wait_final(engine.store, first.json()["replayed"][0]["run_id"])
+    second = await client.post("/admin/runs/replay", json={"all_failed": True})
+    assert (
+        second.json()["replayed"] == [] and second.json()["failed"] == []
+    )  # already replayed: nothing again
+    wrong = await client.post("/admin/runs/replay", json={"all_failed": True, "integration": ["x"]})
+    assert wrong.status_code == 400
+
+
+def test_postgres_needs_a_shared_vault_key(tmp_path, pg_url) -> None:  # type: ignore[no-untyped-def]
+    from patchbay.config.loader import load_project
+    from patchbay.errors import ConfigError
+    from patchbay.pipeline.build import build_runtime
+    from patchbay.runs.databases import resolve
+    from patchbay.runs.store import RunStore
+    from projects import write_project
+
+    root = write_project(tmp_path / "p", openai_url="http://127.0.0.1:9", jira_url="http://127.0.0.1:9")
+    cfg = root / "patchbay.yaml"
+    cfg.write_text(cfg.read_text().replace("vault_key: ${secret:VAULT_KEY}", "phone_region: US", 1))
+    project = load_project(root, env={"PATCHBAY_DATABASE_URL": pg_url})
+    engine = DurableEngine(build_runtime(project), RunStore(resolve(project).runs_url), executor_id="vk")
+    with pytest.raises(ConfigError) as exc:
+        engine.launch()
+    assert "vault_key" in str(exc.value) and "steps[2].sanitize" in str(exc.value)

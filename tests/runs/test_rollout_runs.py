@@ -57,7 +57,7 @@ async def test_kill_switch_stops_writes_of_runs_in_flight_within_seconds(
     fake_openai.gate.set()
     row = await wait_final(engine.store, run_id)
     assert fake_jira.accepted == []  # decided before the switch, but the write was stopped
-    assert row["write_status"] == "dry_run" and row["status"] == "succeeded"
+    assert row["write_status"] == "dry_run" and row["status"] == "shadow"
     cleared = await client.delete("/admin/flags/ticket-summary")
     assert cleared.json()["effective"]["source"] == "config"
 

@@ -27,9 +27,9 @@ Kind = Literal["live", "test"]
 SCOPES: dict[str, str] = {
     "admin.manage": "the admin API: list and show runs (and everything the other admin scopes allow)",
     "runs.replay": "replay failed runs through the admin API",
-    "prompt.execute": "call the AI Prompt API",
-    "template.manage": "create and change prompt templates",
-    "analytics.read": "read usage and cost analytics",
+    "prompt.execute": "reserved for the AI Prompt API (not built yet: grants nothing today)",
+    "template.manage": "reserved for prompt templates (not built yet: grants nothing today)",
+    "analytics.read": "reserved for usage and cost analytics (not built yet: grants nothing today)",
     "flags.manage": "read and change rollout flags (and the kill switch) through the admin API",
     "feedback.submit": "rate runs (useful / not useful) through the API",
 }
@@ -277,7 +277,10 @@ def parse_expiry(text: str, *, now: datetime | None = None) -> datetime:
     if match:
         amount = int(match.group(1))
         unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(2)]
-        return now + timedelta(**{unit: amount})
+        try:
+            return now + timedelta(**{unit: amount})
+        except OverflowError:
+            raise ApiKeyError(f"--expires {text!r} is too far away; use at most a few years") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

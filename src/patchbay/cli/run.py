@@ -47,7 +47,7 @@ def read_event(path: Path) -> dict[str, Any]:
 
 def run_store_for(project: Any) -> RunStore:
     """The run-record store of a project: SQLite in the data folder, or PostgreSQL to scale out."""
-    return RunStore(resolve(project).runs_url)
+    return RunStore(resolve(project).runs_url, synchronous=project.config.storage.sqlite_synchronous)
 
 
 def result_json(state: RunState, status: str, failure: StepFailure | None) -> dict[str, Any]:
@@ -211,6 +211,14 @@ def run(
                 f"[yellow]note:[/] event type {event_type!r} is not in trigger.events; running anyway"
             )
         delivery = delivery_id or f"cli-{uuid.uuid4().hex[:16]}"
+        store = run_store_for(project)
+        if delivery_id is not None and (known := store.exists(integration, delivery_id)) is not None:
+            store.close()
+            err_console.print(
+                f"[bold red]error:[/] delivery {delivery_id!r} of {integration!r} was already run as "
+                f"{known}; a delivery runs once (see 'patchbay runs show', or 'patchbay runs replay')"
+            )
+            raise typer.Exit(2)
         state = RunState(
             run_id=f"cli_{uuid.uuid4().hex[:20]}",
             integration=integration,
@@ -219,7 +227,6 @@ def run(
             dry_run=dry_run,
             event=body,
         )
-        store = run_store_for(project)
         store.mark_running(state, event_type=event_type or None)
 
         async def go() -> tuple[RunState, StepFailure | None]:

@@ -147,7 +147,10 @@ def replay_runs(
             help="Re-run from this step, reusing earlier steps' outputs (default: the failed step)."
         ),
     ] = None,
-    all_failed: Annotated[bool, typer.Option("--all-failed", help="Replay every failed run.")] = False,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Replay every failed run not replayed yet.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Also replay a run that did not fail.")] = False,
     integration: Annotated[str | None, typer.Option(help="With --all-failed: only this integration.")] = None,
 ) -> None:
     """Replay failed runs: each replay is a new run linked to the old one; a worker executes it."""
@@ -170,13 +173,11 @@ def replay_runs(
                     raise typer.Exit(1)
                 targets = [row["run_id"]]
             else:
-                targets = [
-                    r["run_id"] for r in store.list(integration=integration, status="failed", limit=10_000)
-                ]
+                targets = [r["run_id"] for r in store.replayable_failures(integration=integration)]
             if not targets:
                 console.print("no failed runs to replay")
             for old in targets:
-                new = engine.replay(old, from_step=from_step)
+                new = engine.replay(old, from_step=from_step, force=force)
                 console.print(f"replaying {old} as {new}", highlight=False)
         finally:
             engine.shutdown()

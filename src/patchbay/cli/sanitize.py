@@ -26,7 +26,7 @@ def sanitize(
     ] = None,
     allow: Annotated[list[str] | None, typer.Option("--allow", help="A value to keep (repeatable).")] = None,
     ner: Annotated[
-        bool, typer.Option("--ner", help="Also find names with NER (needs patchbay[ner]).")
+        bool, typer.Option("--ner", help="Also find names with NER (needs: pip install 'patchbay\\[ner]').")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print text and findings as JSON.")] = False,
 ) -> None:

@@ -77,6 +77,9 @@ def serve(
             port=bind_port,
             log_level="warning",
             access_log=False,
+            # Client addresses come from the socket; X-Forwarded-For is believed only from
+            # limits.trusted_proxies (Patchbay's rule), never by uvicorn's own default.
+            proxy_headers=False,
             timeout_graceful_shutdown=shutdown_timeout,
         )
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from patchbay.auth.oidc import AuthConfig
 from patchbay.config.limits import LimitsConfig
@@ -136,6 +136,15 @@ class RetentionConfig(Strict):
         description="The durable engine's step checkpoints are kept this long; 'runs replay --from-step' "
         "needs them.",
     )
+
+    @model_validator(mode="after")
+    def _history_within_dedupe(self) -> RetentionConfig:
+        if self.history_days > self.dedupe_days:
+            raise ValueError(
+                "history_days must not exceed dedupe_days: a redelivery after the run record is gone but "
+                "the engine still holds the run would be accepted and never run"
+            )
+        return self
 
 
 class ComponentSpec(BaseModel):

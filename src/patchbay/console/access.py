@@ -106,9 +106,13 @@ class Access:
     # -- logging in --------------------------------------------------------------------------------
     def throttled(self, request: Request) -> bool:
         """Too many failed logins from this client in the last minute."""
-        window = self._failures[client_address(request, self.authorizer.trusted)]
+        address = client_address(request, self.authorizer.trusted)
+        window = self._failures[address]
         while window and time.monotonic() - window[0] > 60:
             window.popleft()
+        if not window:
+            del self._failures[address]  # bounded: only addresses with recent failures are kept
+            return False
         return len(window) >= LOGIN_FAILURES
 
     def login(self, request: Request, credential: str) -> Session:

@@ -36,7 +36,7 @@ class Replayer(Protocol):
 
     store: RunStore
 
-    def replay(self, run_id: str, *, from_step: str | None = None) -> str: ...
+    def replay(self, run_id: str, *, from_step: str | None = None, force: bool = False) -> str: ...
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
     authorizer = authorizer_for(project, store)
 
     async def list_runs(request: Request) -> Response:
-        if (denied := authorizer.check(request, "admin.manage")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "admin.manage")) is not None:
             return denied
         try:
             limit = min(max(int(request.query_params.get("limit", "50")), 1), 1000)
@@ -82,7 +82,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         )
 
     async def show_run(request: Request) -> Response:
-        if (denied := authorizer.check(request, "admin.manage")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "admin.manage")) is not None:
             return denied
         row = await asyncio.to_thread(store.get, request.path_params["run_id"])
         if row is None:
@@ -99,7 +99,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         return data
 
     async def replay_one(request: Request) -> Response:
-        if (denied := authorizer.check(request, "runs.replay")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "runs.replay")) is not None:
             return denied
         try:
             body = await _body(request)
@@ -110,9 +110,11 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
             return error_response(request, 400, "bad_request", "from_step must be a step name (a string)")
         old = request.path_params["run_id"]
         try:
-            new = await asyncio.to_thread(engine.replay, old, from_step=from_step)
+            new = await asyncio.to_thread(
+                engine.replay, old, from_step=from_step, force=body.get("force") is True
+            )
         except PatchbayError as exc:
-            status = 404 if "no run" in exc.message else 409
+            status = 404 if exc.code == "run_not_found" else 409
             return error_response(request, status, exc.code, exc.message)
         return JSONResponse(
             {"run_id": new, "replay_of": old, "request_id": request_id(request)},
@@ -121,7 +123,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
         )
 
     async def replay_failed(request: Request) -> Response:
-        if (denied := authorizer.check(request, "runs.replay")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "runs.replay")) is not None:
             return denied
         try:
             body = await _body(request)
@@ -135,13 +137,20 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
                 'send {"all_failed": true, "integration": "NAME"} to replay every failed run',
             )
         integration = body.get("integration")
-        rows = await asyncio.to_thread(store.list, integration=integration, status="failed", limit=10_000)
+        if integration is not None and not isinstance(integration, str):
+            return error_response(request, 400, "bad_request", "integration must be an integration name")
+        rows = await asyncio.to_thread(store.replayable_failures, integration=integration)
         replayed: list[dict[str, str]] = []
+        failed: list[dict[str, str]] = []
         for row in rows:
-            new = await asyncio.to_thread(engine.replay, row["run_id"])
+            try:
+                new = await asyncio.to_thread(engine.replay, row["run_id"])
+            except PatchbayError as exc:  # one that cannot be replayed does not stop the others
+                failed.append({"run_id": row["run_id"], "code": exc.code, "message": exc.message})
+                continue
             replayed.append({"run_id": new, "replay_of": row["run_id"]})
         return JSONResponse(
-            {"replayed": replayed, "request_id": request_id(request)},
+            {"replayed": replayed, "failed": failed, "request_id": request_id(request)},
             status_code=202,
             headers={REQUEST_ID_HEADER: request_id(request)},
         )

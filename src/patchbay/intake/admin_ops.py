@@ -94,13 +94,13 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
         }
 
     async def list_flags(request: Request) -> Response:
-        if (denied := authorizer.check(request, "flags.manage")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "flags.manage")) is not None:
             return denied
         views = await asyncio.to_thread(lambda: [_flag_view(n) for n in sorted(integrations)])
         return _json(request, {"flags": views})
 
     async def set_flag(request: Request) -> Response:
-        if (denied := authorizer.check(request, "flags.manage")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "flags.manage")) is not None:
             return denied
         name = request.path_params["integration"]
         if name not in integrations:
@@ -111,6 +111,8 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
         mode, percent = body.get("mode"), body.get("percent")
         if mode not in MODES:
             return error_response(request, 400, "bad_request", f"mode must be one of {', '.join(MODES)}")
+        if body.get("reason") is not None and not isinstance(body.get("reason"), str):
+            return error_response(request, 400, "bad_request", "reason must be a string")
         if percent is not None and (not isinstance(percent, int | float) or isinstance(percent, bool)):
             return error_response(request, 400, "bad_request", "percent must be a number between 0 and 100")
         try:
@@ -122,7 +124,7 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
         return _json(request, await asyncio.to_thread(_flag_view, name))
 
     async def clear_flag(request: Request) -> Response:
-        if (denied := authorizer.check(request, "flags.manage")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "flags.manage")) is not None:
             return denied
         name = request.path_params["integration"]
         if name not in integrations:
@@ -141,7 +143,7 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
         return row
 
     async def api_feedback(request: Request) -> Response:
-        if (denied := authorizer.check(request, "feedback.submit")) is not None:
+        if (denied := await asyncio.to_thread(authorizer.check, request, "feedback.submit")) is not None:
             return denied
         body = await _body(request)
         if isinstance(body, Response):
@@ -153,6 +155,8 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
             )
         if comment is not None and not isinstance(comment, str):
             return error_response(request, 400, "bad_request", "comment must be a string")
+        if body.get("rater") is not None and not isinstance(body.get("rater"), str):
+            return error_response(request, 400, "bad_request", "rater must be a string (who rated)")
         row = await rate(request.path_params["run_id"], useful, comment, body.get("rater"))
         if row is None:
             return error_response(request, 404, "run_not_found", f"no run {request.path_params['run_id']!r}")

@@ -17,6 +17,8 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import Span, Status, StatusCode
 
+from patchbay.errors import ConfigError
+
 TRACER_NAME = "patchbay"
 _configured = False
 
@@ -28,9 +30,15 @@ def configure_tracing(
     global _configured
     if otlp_endpoint is None and exporter is None:
         return
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    try:
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    except ImportError:
+        raise ConfigError(
+            "observability.otlp_endpoint is set but the OpenTelemetry SDK is not installed; "
+            "run: pip install 'patchbay[otel]'"
+        ) from None
 
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name, "deployment.environment": environment})

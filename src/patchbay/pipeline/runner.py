@@ -156,9 +156,11 @@ def checkpoint_groups(steps: list[Step]) -> list[list[int]]:
 
 
 def final_status(state: RunState) -> str:
-    """'shadow' (ran, wrote nothing by design), 'fallback' (a fallback was used), 'skipped' or 'succeeded'."""
+    """'shadow' (ran, wrote nothing: shadow mode or a dry run), 'fallback', 'skipped' or 'succeeded'."""
     if state.flag is not None and not state.flag.write:
         return "shadow"
+    if state.write is not None and state.write.status == "dry_run":
+        return "shadow"  # ran and recorded, wrote nothing: a preview is not a success
     if state.answer is not None and state.answer.fallback:
         return "fallback"
     if state.write is not None and state.write.status == "skipped":

@@ -82,7 +82,7 @@ def sqlite_engine(url: str, *, synchronous: str = "full") -> Any:
     import sqlalchemy as sa
     from sqlalchemy import event
 
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     level = "NORMAL" if synchronous == "normal" else "FULL"
 
     @event.listens_for(engine, "connect")

@@ -37,7 +37,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from dbos._error import DBOSException
 
 from patchbay.connectors.base import Delivery
-from patchbay.errors import PatchbayError, StepError
+from patchbay.errors import ConfigError, ConfigIssue, PatchbayError, StepError
 from patchbay.observability import metrics, recorders, tracing
 from patchbay.observability.alerts import AlertEngine
 from patchbay.ops.advice import advice_for
@@ -144,6 +144,8 @@ class DurableEngine:
         ``heartbeat=False`` is for short-lived admin commands (``patchbay runs replay``).
         """
         global _engine
+        if self.databases.is_postgres:
+            _require_shared_vault_keys(self.runtime)
         if self.role != "intake" and _engine is not None and _engine is not self:
             raise RuntimeError("another DurableEngine is already running in this process")
         enable_wal(self.database_url)
@@ -224,16 +226,17 @@ class DurableEngine:
     def shutdown(self, *, timeout_s: int = 10) -> None:
         """Stop: let in-flight steps finish up to ``timeout_s``; the rest is resumed (here or elsewhere)."""
         global _engine
-        if self._registry is not None:
-            self._registry.stop()
-            if self.role != "intake":
-                self._registry.retire()  # survivors may take over what is left right away
-            self._registry = None
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.stop()  # no more heartbeats; the row still says "alive" while runs drain
         if self._launched:
             # Let in-flight runs finish first: closing their HTTP clients would fail their calls.
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
             self.runtime.http.close_other_loops()
             self._launched = False
+        if registry is not None and self.role != "intake":
+            # Only now, with nothing of ours still running: survivors may take over what is left at once.
+            registry.retire()
         if self._client is not None:
             self._client.destroy()
             self._client = None
@@ -296,7 +299,7 @@ class DurableEngine:
         )
         return Submitted(run_id=run_id, duplicate=not created)
 
-    def replay(self, run_id: str, *, from_step: str | None = None) -> str:
+    def replay(self, run_id: str, *, from_step: str | None = None, force: bool = False) -> str:
         """Start a new run of a recorded run's delivery, linked to it; returns the new run id.
 
         From ``from_step`` (default: the step that failed) when the engine still has the old run's
@@ -304,7 +307,13 @@ class DurableEngine:
         """
         record = self.store.get(run_id)
         if record is None:
-            raise StepError(f"no run {run_id!r}; list them with 'patchbay runs list'")
+            raise StepError(f"no run {run_id!r}; list them with 'patchbay runs list'", code="run_not_found")
+        if record["status"] != "failed" and not force:
+            raise StepError(
+                f"run {record['run_id']} is {record['status']}, not failed: replaying it would run its "
+                "delivery again (pass force to do it anyway)",
+                code="not_failed",
+            )
         integration = self.runtime.integration(record["integration"])
         names = [step.name for step in integration.steps]
         target = from_step or record.get("error_step") or names[0]
@@ -343,6 +352,32 @@ class DurableEngine:
         self.store.link_replay(run_id=new_id, replay_of=record)
         log.info("runs.replayed", run_id=new_id, replay_of=record["run_id"], from_step=target)
         return new_id
+
+
+def _require_shared_vault_keys(runtime: Runtime) -> None:
+    """With PostgreSQL, a run may continue on another machine: the pseudonym vault key must be shared."""
+    missing = [
+        f"integrations.{name}.steps[{index}].{step.name}"
+        for name, integ in runtime.project.integrations.items()
+        for index, step in enumerate(integ.steps)
+        if step.name in ("sanitize", "postprocess") and getattr(step.config, "vault_key", "") is None
+    ]
+    if missing:
+        raise ConfigError(
+            "with PostgreSQL, runs move between machines: the sanitize and postprocess steps need a "
+            "shared vault_key (e.g. vault_key: ${secret:PATCHBAY_VAULT_KEY}); a per-machine "
+            ".patchbay/vault.key would make another worker unable to restore pseudonyms",
+            issues=[
+                ConfigIssue(
+                    file=None,
+                    line=None,
+                    field=f,
+                    message="vault_key is not set",
+                    allowed="vault_key: ${secret:PATCHBAY_VAULT_KEY}",
+                )
+                for f in missing
+            ],
+        )
 
 
 def _function_id_of(steps: list[Any], index: int) -> int | None:

@@ -11,6 +11,7 @@ failed run can be replayed; it never appears in logs.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import sqlite3
 from collections.abc import Iterator
@@ -104,10 +105,12 @@ def _now() -> datetime:
 class RunStore:
     """Reads and writes run records. Thread safe (one SQLAlchemy engine, short transactions)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, synchronous: str = "normal") -> None:
         url = sqlalchemy_url(url)
         self.url = url
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}  # a restarted PostgreSQL leaves dead connections
+        # pool_pre_ping: a restarted PostgreSQL leaves dead connections. hide_parameters: an error must
+        # never print the event or the state (they hold ticket text) into a log or a terminal.
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             enable_wal(url)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -117,7 +120,7 @@ class RunStore:
             @sa_event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 dbapi_conn.execute("PRAGMA busy_timeout=30000")
-                dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+                dbapi_conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
 
         try:
             metadata.create_all(self.engine)
@@ -313,6 +316,22 @@ class RunStore:
             query = query.where(runs_table.c.status == status)
         with self._tx() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def replayable_failures(
+        self, *, integration: str | None = None, limit: int = 10_000
+    ) -> builtins.list[dict[str, Any]]:
+        """Failed runs not replayed yet (replaying 'all failed' twice must not run anything twice)."""
+        replays = sa.select(runs_table.c.replay_of).where(runs_table.c.replay_of.is_not(None))
+        query = (
+            sa.select(runs_table)
+            .where(runs_table.c.status == "failed", runs_table.c.run_id.not_in(replays))
+            .order_by(runs_table.c.received_at)
+            .limit(limit)
+        )
+        if integration:
+            query = query.where(runs_table.c.integration == integration)
+        with self._tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
 
     def prune(self, *, before: datetime, limit: int = 5000) -> int:
         """Delete finished run records received before ``before`` (at most ``limit``); returns how many."""

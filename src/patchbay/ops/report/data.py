@@ -34,7 +34,10 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     match = _SINCE.match(text)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        except OverflowError:
+            raise ValueError(f"--since {text!r} reaches before year 1; use a shorter window") from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
