@@ -136,6 +136,7 @@ def test_run_json_sanitizes_and_shows_the_jira_request(project: Path, runner: Cl
     assert [r["run_id"] for r in rows] == [data["run_id"]] and rows[0]["status"] == "shadow"
     shown = runner.invoke(app, ["runs", "show", data["run_id"][:12], "--config", str(project)])
     assert shown.exit_code == 0 and "prompt" in shown.output and EMAIL not in shown.output
+    assert f"/feedback/{data['run_id']}/up?sig=" in shown.output  # a link people can click to rate it
 
 
 def test_run_reports_a_failed_step_and_records_it(project: Path, runner: CliRunner, tmp_path: Path) -> None:

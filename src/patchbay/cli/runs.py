@@ -11,6 +11,7 @@ from rich.table import Table
 
 from patchbay.cli._common import ConfigOption, EnvOption, console, err_console, load, user_errors
 from patchbay.cli.run import run_store_for
+from patchbay.intake.admin_ops import feedback_links
 from patchbay.ops.advice import advice_of_record
 from patchbay.pipeline.build import build_runtime
 from patchbay.runs.durable import DurableEngine
@@ -120,6 +121,12 @@ def show_run(
     ):
         if row.get(key) is not None:
             console.print(f"[bold]{key}[/]: {_json_default(row[key])}", highlight=False)
+    links = feedback_links(project, str(row["run_id"]))
+    console.print(
+        f"[bold]feedback links[/]: useful {links['up']}  not useful {links['down']}",
+        highlight=False,
+        soft_wrap=True,
+    )
     for key in (
         "timings_ms",
         "findings",
