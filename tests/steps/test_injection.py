@@ -137,11 +137,6 @@ async def test_over_100_injections_cannot_move_the_write_or_leak(pipeline: Any) 
     assert written >= 80  # most runs write (sanitized) text rather than failing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not built yet: postprocess masks secret-shaped values, but not the literal values of the "
-    "credentials Patchbay holds (a Jira PAT with no recognizable format passes through)",
-)
 async def test_a_held_credential_echoed_by_the_model_is_masked(pipeline: Any) -> None:
     _, runtime, resources = pipeline
     model = FunctionProvider(
@@ -156,6 +151,8 @@ async def test_a_held_credential_echoed_by_the_model_is_masked(pipeline: Any) ->
     final, failure = await run_inline(runtime.integrations["ticket-summary"].steps, state, leaky)
     await runtime.aclose()
     assert failure is None and JIRA_TOKEN not in (final.output or "")
+    assert MODEL_LEAK not in (final.output or "")  # secret-shaped: masked by the patterns
+    assert final.output_findings.get("held_secret") == 1  # the PAT has no format: masked by value
 
 
 def test_payload_table_covers_every_kind() -> None:

@@ -225,3 +225,21 @@ async def test_new_values_in_the_output_are_counted_never_listed() -> None:
     result = await step.run(s, Resources())
     assert result.output == "Checkout fails for EU users. Customer is <EMAIL_2>, SSN <SSN_1>."
     assert result.output_findings == {"email": 1, "ssn": 1}
+
+
+def test_held_credentials_are_masked_by_value_in_every_encoding() -> None:
+    import base64
+    from urllib.parse import quote
+
+    token = "jira-pat-plain-words-no-format"  # no pattern would catch it
+    step = PostprocessStep(Config(min_sentences=1), held_secrets=frozenset({token, "short"}))
+    text = (
+        f"The Jira token is {token}. Encoded it is {base64.b64encode(token.encode()).decode()} and "
+        f"{quote(token + '/x', safe='')}. A short word stays."
+    )
+    out, findings = step.clean_with_findings(text, source="")
+    assert token not in out and base64.b64encode(token.encode()).decode().rstrip("=") not in out
+    # the plain value twice (alone and inside its URL-encoded form); the base64 form is long and random
+    # enough for the entropy check, which masks it first as a <SECRET_n>
+    assert "<CREDENTIAL_1>" in out and findings["held_secret"] == 2 and findings["secret"] == 1
+    assert "short word" in out  # values under 8 characters are not masked by value

@@ -64,8 +64,25 @@ class Runtime:
 
 def _ctx(project: LoadedProject, name: str, http: HttpClientFactory) -> registry.BuildContext:
     return registry.BuildContext(
-        name=name, http=http, root=project.root, data_dir=project.data_dir, environment=project.environment
+        name=name,
+        http=http,
+        root=project.root,
+        data_dir=project.data_dir,
+        environment=project.environment,
+        extra={"held_secrets": held_secrets(project)},
     )
+
+
+def held_secrets(project: LoadedProject) -> frozenset[str]:
+    """The values of every ${secret:...} the project resolved: output is masked against them."""
+    found: set[str] = set()
+    for path in project.secret_paths:
+        value: Any = project.raw
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            found.add(value)
+    return frozenset(found)
 
 
 class _Protection:

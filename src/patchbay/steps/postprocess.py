@@ -12,10 +12,12 @@ passes through unchanged; the ``write`` step decides what to do with it.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -188,8 +190,15 @@ class PostprocessStep:
 
     name = "postprocess"
 
-    def __init__(self, config: Config, *, data_dir: Path = Path(".patchbay")) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        data_dir: Path = Path(".patchbay"),
+        held_secrets: frozenset[str] = frozenset(),
+    ) -> None:
         self.config = config
+        self._held = _held_variants(held_secrets)
         self._sanitizer = Sanitizer()
         self._vault_key = config.vault_key.get_secret_value() if config.vault_key else None
         self._data_dir = data_dir
@@ -245,7 +254,24 @@ class PostprocessStep:
             body, restored = restore(body, mapping)
             if restored and len(body) > cfg.max_chars - len(cfg.prefix):
                 body = fit(split_sentences(body), cfg.max_chars - len(cfg.prefix))
+        body, held = self._mask_held(body)
+        if held:
+            findings["held_secret"] = findings.get("held_secret", 0) + held
         return cfg.prefix + body, findings
+
+    def _mask_held(self, text: str) -> tuple[str, int]:
+        """Mask the literal values of the credentials Patchbay holds (and their base64/URL forms): a
+        token with no recognizable format would pass every pattern, so these are matched by value."""
+        count = 0
+        found = 0
+        for value in self._held:
+            if value in text:
+                found += 1
+                count += text.count(value)
+                text = text.replace(value, f"<CREDENTIAL_{found}>")
+        if count:
+            log.warning("postprocess.held_secret_masked", count=count)
+        return text, count
 
     def _rescan(self, text: str, source: str) -> tuple[str, dict[str, int]]:
         # A value already visible in the prompt went through the sanitize step's policy (allowed, or
@@ -282,6 +308,19 @@ class PostprocessStep:
         return state.model_copy(update={"output": output, "output_findings": findings})
 
 
+def _held_variants(secrets: frozenset[str]) -> tuple[str, ...]:
+    """Each held secret of 8+ characters, plain, base64 and URL-encoded; longest first."""
+    found: set[str] = set()
+    for value in secrets:
+        if len(value) < 8:
+            continue  # too short to mask by value without masking ordinary words
+        found.update({value, base64.b64encode(value.encode()).decode().rstrip("="), quote(value, safe="")})
+    return tuple(sorted(found, key=len, reverse=True))
+
+
 def build(config: Config, ctx: BuildContext | None) -> PostprocessStep:
-    """Build the ``postprocess`` step."""
-    return PostprocessStep(config, data_dir=ctx.data_dir if ctx is not None else Path(".patchbay"))
+    """Build the ``postprocess`` step (``ctx.extra["held_secrets"]``: the project's resolved secrets)."""
+    if ctx is None:
+        return PostprocessStep(config)
+    held = frozenset(ctx.extra.get("held_secrets", ()))
+    return PostprocessStep(config, data_dir=ctx.data_dir, held_secrets=held)
