@@ -203,6 +203,9 @@ _PERSON_PARENTS = frozenset(
 )
 
 
+_NON_DIGIT = re.compile(r"\D")
+
+
 def _norm_key(key: str) -> str:
     return re.sub(r"[^a-z]", "", key.lower())
 
@@ -261,21 +264,26 @@ class KnownValuesDetector:
                 for variant, case_sensitive in _name_variants(value):
                     self._literals.append(("person", variant, case_sensitive, value))
             elif entity_type == "email":
-                self._literals.append(("email", value, False, value))
+                self._literals.append(("email", value, False, _canonical("email", value)))
             elif entity_type == "phone":
-                digits = re.sub(r"\D", "", value)[-10:]
+                digits = _NON_DIGIT.sub("", value)[-10:]
                 body = r"[\s().\-]{0,2}".join(digits)
                 self._patterns.append(
-                    ("phone", re.compile(rf"(?<!\d)(?:\+?\d{{1,3}}[\s.-]?)?{body}(?!\d)"), value)
+                    (
+                        "phone",
+                        re.compile(rf"(?<!\d)(?:\+?\d{{1,3}}[\s.-]?)?{body}(?!\d)"),
+                        _canonical("phone", value),
+                    )
                 )
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every reappearance of a known value in ``text``; the canonical form is the field's value
-        (as the other detectors would write it, so both get the same token)."""
+        (as the other detectors would write it, so both get the same token), worked out once in
+        ``__init__``: parsing the phone field again for every reappearance cost more than the search."""
         folded = text.lower()
         if len(folded) != len(text):  # a few characters change length when lower-cased ("İ")
             folded = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-        for entity_type, variant, case_sensitive, value in self._literals:
+        for entity_type, variant, case_sensitive, canonical in self._literals:
             needle = variant.lower()
             start = folded.find(needle)
             while start != -1:
@@ -284,13 +292,11 @@ class KnownValuesDetector:
                 before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._-@")
                 after_ok = end == len(text) or not (text[end].isalnum() or text[end] == "@")
                 if before_ok and after_ok and (not case_sensitive or raw == variant):
-                    yield Span(start, end, entity_type, raw, canonical=_canonical(entity_type, value))
+                    yield Span(start, end, entity_type, raw, canonical=canonical)
                 start = folded.find(needle, end)
-        for entity_type, pattern, value in self._patterns:
+        for entity_type, pattern, canonical in self._patterns:
             for m in pattern.finditer(text):
-                yield Span(
-                    m.start(), m.end(), entity_type, m.group(), canonical=_canonical(entity_type, value)
-                )
+                yield Span(m.start(), m.end(), entity_type, m.group(), canonical=canonical)
 
 
 def _canonical(entity_type: str, value: str) -> str:
@@ -300,6 +306,6 @@ def _canonical(entity_type: str, value: str) -> str:
         try:
             number = phonenumbers.parse(value, "US")
         except phonenumbers.NumberParseException:
-            return re.sub(r"\D", "", value)
+            return _NON_DIGIT.sub("", value)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return value

@@ -93,11 +93,15 @@ class Sanitizer:
             detectors = default_detectors(phone_region)
         # Skip detectors whose types are all switched off: phone parsing is the slowest layer.
         self.detectors = [d for d in detectors if self.entities & set(d.entity_types)]
+        # Per detector: whether its spans need the type filter (not when all its types are on).
+        self._filtered = [not self.entities.issuperset(d.entity_types) for d in self.detectors]
         self.ner = ner if ner is not None and "person" in self.entities else None
 
     def allowed(self, value: str) -> bool:
         """Whether ``value`` is on the allow-list or fully matches an allowed pattern."""
-        return value.casefold() in self._allow or any(p.fullmatch(value) for p in self._allow_patterns)
+        if value.casefold() in self._allow:
+            return True
+        return bool(self._allow_patterns) and any(p.fullmatch(value) for p in self._allow_patterns)
 
     def detect(
         self, text: str, *, known: Iterable[tuple[str, str]] = (), extra: Iterable[Span] = ()
@@ -108,17 +112,20 @@ class Sanitizer:
         :func:`~patchbay.sanitize.context.known_values`); ``extra`` are spans found elsewhere
         (a batched NER pass).
         """
-        detectors: list[Detector] = list(self.detectors)
+        entities, allowed = self.entities, self.allowed
+        found: list[Span] = [s for s in extra if s.entity_type in entities and not allowed(s.value)]
+        # Collect first, filter once: one plain loop over every span is cheaper than a generator
+        # per detector, and most detectors need no type filter.
+        raw: list[Span] = []
+        for detector, filtered in zip(self.detectors, self._filtered, strict=True):
+            if filtered:
+                raw.extend(s for s in detector.detect(text) if s.entity_type in entities)
+            else:
+                raw.extend(detector.detect(text))
         known = list(known)
         if known:
-            detectors.append(KnownValuesDetector(known))
-        found: list[Span] = [s for s in extra if s.entity_type in self.entities and not self.allowed(s.value)]
-        for detector in detectors:
-            found.extend(
-                span
-                for span in detector.detect(text)
-                if span.entity_type in self.entities and not self.allowed(span.value)
-            )
+            raw.extend(s for s in KnownValuesDetector(known).detect(text) if s.entity_type in entities)
+        found.extend(s for s in raw if not allowed(s.value))
         if self.ner is not None and not extra:
             found.extend(s for s in self.ner.detect(text) if not self.allowed(s.value))
         return resolve(found)

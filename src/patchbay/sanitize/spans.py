@@ -6,6 +6,7 @@ resolves overlaps here, and hands the survivors to the replacer.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -88,10 +89,17 @@ class Detector(Protocol):
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Non-overlapping spans, sorted by position: most specific, then longest, then earliest wins."""
     ranked = sorted(spans, key=lambda s: (-SPECIFICITY.get(s.entity_type, 0), -(s.end - s.start), s.start))
+    # The kept spans never overlap, so sorted by start they are sorted by end too: a new span can
+    # only collide with its two neighbours in that order, found by bisection.
+    starts: list[int] = []
     taken: list[Span] = []
     for span in ranked:
-        if span.end <= span.start:
+        start, end = span.start, span.end
+        if end <= start:
             continue
-        if all(span.end <= other.start or span.start >= other.end for other in taken):
-            taken.append(span)
-    return sorted(taken, key=lambda s: s.start)
+        i = bisect_right(starts, start)
+        if (i and taken[i - 1].end > start) or (i < len(taken) and taken[i].start < end):
+            continue
+        starts.insert(i, start)
+        taken.insert(i, span)
+    return taken
