@@ -101,7 +101,8 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
                 request,
                 404,
                 "unknown_integration",
-                f"no integration named {name!r}; configured: "
+                # The requested name is not echoed: an error body never reflects caller input.
+                "no integration by that name; configured: "
                 f"{', '.join(sorted(runtime.integrations)) or 'none'}",
             )
         limited = limits.check(request, name)

@@ -258,7 +258,8 @@ class RunStore:
             "error_code": error_code,
             "error": error,
             "output": state.output,
-            "state": state.model_dump(mode="json", exclude={"event", "pseudonyms"}),
+            # `selected` is raw ticket text before sanitizing: only the original event is kept (for replay).
+            "state": state.model_dump(mode="json", exclude={"event", "selected", "pseudonyms"}),
             "attempts": attempts or [],
             "executor_id": executor_id,
             "flag_mode": state.flag.outcome if state.flag else None,

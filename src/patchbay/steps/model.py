@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from patchbay.config.models import DEFAULT_FALLBACK_MESSAGE
@@ -33,6 +34,9 @@ from patchbay.providers.resilience import (
     record_attempts,
 )
 from patchbay.registry import BuildContext
+from patchbay.steps.held import held_variants, mask_held
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_PROVIDER_TIMEOUT_S = 10.0
 
@@ -91,9 +95,12 @@ class ModelStep:
 
     name = "model"
 
-    def __init__(self, config: Config, *, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, config: Config, *, sleep: Sleep = asyncio.sleep, held_secrets: frozenset[str] = frozenset()
+    ) -> None:
         self.config = config
         self._sleep = sleep
+        self._held = held_variants(held_secrets)
 
     def _policy(self) -> RetryPolicy:
         retry = self.config.retry
@@ -148,8 +155,13 @@ class ModelStep:
         with record_attempts() as attempts:
             result = await chain.answer(request)
         response = result.response
+        # Masked before the answer is checkpointed or recorded: a model told to repeat a credential
+        # it somehow saw must not put it into the run record (postprocess masks again before writing).
+        text, held = mask_held(response.text, self._held)
+        if held:
+            log.warning("model.held_secret_masked", count=held)
         answer = ModelAnswer(
-            text=response.text,
+            text=text,
             provider=response.provider,
             model=response.model,
             # Every answer received is paid for, rejected ones included: report what the call cost.
@@ -161,9 +173,15 @@ class ModelStep:
             quoted=self._quotes_input(result, resources),
             attempts=attempts.attempts,
         )
-        return state.model_copy(update={"answer": answer})
+        update: dict[str, object] = {"answer": answer}
+        if held:
+            findings = dict(state.output_findings)
+            findings["held_secret"] = findings.get("held_secret", 0) + held
+            update["output_findings"] = findings
+        return state.model_copy(update=update)
 
 
 def build(config: Config, ctx: BuildContext) -> ModelStep:
-    """Construct the step."""
-    return ModelStep(config)
+    """Construct the step (``ctx.extra["held_secrets"]``: the project's resolved secrets)."""
+    held = frozenset(ctx.extra.get("held_secrets", ())) if ctx is not None else frozenset()
+    return ModelStep(config, held_secrets=held)

@@ -12,12 +12,10 @@ passes through unchanged; the ``write`` step decides what to do with it.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -31,6 +29,7 @@ from patchbay.sanitize import Sanitizer
 from patchbay.sanitize.replace import replace
 from patchbay.sanitize.restore import restore
 from patchbay.sanitize.vault import Vault, VaultError
+from patchbay.steps.held import held_variants, mask_held
 
 log = structlog.get_logger(__name__)
 
@@ -198,7 +197,7 @@ class PostprocessStep:
         held_secrets: frozenset[str] = frozenset(),
     ) -> None:
         self.config = config
-        self._held = _held_variants(held_secrets)
+        self._held = held_variants(held_secrets)
         self._sanitizer = Sanitizer()
         self._vault_key = config.vault_key.get_secret_value() if config.vault_key else None
         self._data_dir = data_dir
@@ -262,13 +261,7 @@ class PostprocessStep:
     def _mask_held(self, text: str) -> tuple[str, int]:
         """Mask the literal values of the credentials Patchbay holds (and their base64/URL forms): a
         token with no recognizable format would pass every pattern, so these are matched by value."""
-        count = 0
-        found = 0
-        for value in self._held:
-            if value in text:
-                found += 1
-                count += text.count(value)
-                text = text.replace(value, f"<CREDENTIAL_{found}>")
+        text, count = mask_held(text, self._held)
         if count:
             log.warning("postprocess.held_secret_masked", count=count)
         return text, count
@@ -305,17 +298,10 @@ class PostprocessStep:
             quoted=state.answer.quoted,
             mapping=self._mapping(state),
         )
-        return state.model_copy(update={"output": output, "output_findings": findings})
-
-
-def _held_variants(secrets: frozenset[str]) -> tuple[str, ...]:
-    """Each held secret of 8+ characters, plain, base64 and URL-encoded; longest first."""
-    found: set[str] = set()
-    for value in secrets:
-        if len(value) < 8:
-            continue  # too short to mask by value without masking ordinary words
-        found.update({value, base64.b64encode(value.encode()).decode().rstrip("="), quote(value, safe="")})
-    return tuple(sorted(found, key=len, reverse=True))
+        merged = dict(state.output_findings)  # the model step counts held credentials it masked
+        for kind, count in findings.items():
+            merged[kind] = merged.get(kind, 0) + count
+        return state.model_copy(update={"output": output, "output_findings": merged})
 
 
 def build(config: Config, ctx: BuildContext | None) -> PostprocessStep:
