@@ -186,7 +186,7 @@ async def test_admin_api_accepts_oidc_tokens_by_role(idp: Idp, tmp_path: Path) -
     class Engine:
         store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite'}")
 
-        def replay(self, run_id: str, *, from_step: str | None = None) -> str:
+        def replay(self, run_id: str, *, from_step: str | None = None, force: bool = False) -> str:
             return run_id + "-again"
 
     app = Starlette(routes=admin_routes(project, Engine()))

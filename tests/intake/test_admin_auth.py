@@ -30,7 +30,7 @@ class Engine:
         self.store = store
         self.replayed: list[str] = []
 
-    def replay(self, run_id: str, *, from_step: str | None = None) -> str:
+    def replay(self, run_id: str, *, from_step: str | None = None, force: bool = False) -> str:
         self.replayed.append(run_id)
         return f"{run_id}-replay"
 
