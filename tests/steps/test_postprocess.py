@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from patchbay.errors import ModelOutputError, Permanent, StepError
 from patchbay.pipeline.state import ModelAnswer, RunState
 from patchbay.pipeline.step import Resources
+from patchbay.steps.neutralize import neutralize_mentions
 from patchbay.steps.postprocess import Config, PostprocessStep, build, split_sentences
 
 PROMPT = (
@@ -243,3 +244,47 @@ def test_held_credentials_are_masked_by_value_in_every_encoding() -> None:
     # enough for the entropy check, which masks it first as a <SECRET_n>
     assert "<CREDENTIAL_1>" in out and findings["held_secret"] == 2 and findings["secret"] == 1
     assert "short word" in out  # values under 8 characters are not masked by value
+
+
+async def test_mentions_that_would_notify_people_are_removed() -> None:
+    text = (
+        "Checkout times out for EU customers since 2.14.1 @channel @here. "
+        "<!channel> <!everyone> <@U024BE7LH|anna> and [~accountid:5b10ac8d82e05b] should look at it."
+    )
+    out = await post(text)
+    for mention in ("@channel", "@here", "<!channel>", "<!everyone>", "<@U024BE7LH", "[~accountid"):
+        assert mention not in out, out
+    assert out.startswith("Checkout times out for EU customers since 2.14.1.")
+    # An address's '@' is not a mention: it is left alone.
+    assert neutralize_mentions("Mail ops@here.example.com or a@channel.io.") == (
+        "Mail ops@here.example.com or a@channel.io.",
+        0,
+    )
+
+
+async def test_links_not_in_the_input_are_removed_and_labels_kept() -> None:
+    prompt = PROMPT + " Runbook: https://wiki.example.com/runbook"
+    text = (
+        "Checkout times out since 2.14.1, see https://wiki.example.com/runbook. "
+        "Log in at https://evil.example/login, www.evil.example or <https://evil.example/x|the portal> "
+        "or [the form|http://evil.example/f] to fix it."
+    )
+    out = await post(text, prompt=prompt)
+    assert "evil.example" not in out, out
+    assert "https://wiki.example.com/runbook" in out  # it was in the input
+    assert "the portal" in out and "the form" in out  # a link's label stays as text
+
+
+async def test_mention_and_link_removal_can_be_switched_off() -> None:
+    text = "Checkout times out for EU customers @channel, see https://status.example/eu."
+    out = await post(text, neutralize_mentions=False, strip_new_links=False)
+    assert "@channel" in out and "https://status.example/eu" in out
+
+
+async def test_removed_mentions_and_links_are_counted_in_findings() -> None:
+    step = build(Config(), None)  # type: ignore[arg-type]
+    answer = ModelAnswer(text="Checkout fails @here, see https://evil.example/a now.", provider="primary")
+    s = RunState(run_id="r1", integration="t", delivery_id="d1", event={}, prompt=PROMPT, answer=answer)
+    result = await step.run(s, Resources())
+    assert result.output_findings == {"mention": 1, "new_link": 1}
+    assert result.output == "Checkout fails, see now."

@@ -1,7 +1,8 @@
 """Step ``postprocess``: turn the model's answer into the short plain text that gets written.
 
 In order: strip markdown and chatter ("Sure! Here is a summary:", "Let me know if..."), normalize
-whitespace, re-scan for sensitive values the model produced (redacted, counted in
+whitespace, remove mentions (``@channel``, ``<!here>``) and links that were not in the prompt
+(:mod:`patchbay.steps.neutralize`), re-scan for sensitive values the model produced (redacted, counted in
 ``state.output_findings``), keep at most ``max_sentences`` and ``max_chars`` (cut on a sentence
 boundary), check the result with :func:`patchbay.guards.answer_problem`, then restore the
 pseudonyms the ``sanitize`` step handed out (``<PERSON_1>`` -> the name, tolerant of the ways models
@@ -30,6 +31,7 @@ from patchbay.sanitize.replace import replace
 from patchbay.sanitize.restore import restore
 from patchbay.sanitize.vault import Vault, VaultError
 from patchbay.steps.held import held_variants, mask_held
+from patchbay.steps.neutralize import neutralize_mentions, strip_new_links
 
 log = structlog.get_logger(__name__)
 
@@ -166,6 +168,16 @@ class Config(BaseModel):
         description="Put pseudonymized values (<PERSON_1>, <EMAIL_1>) back into the text before it is "
         "written, tolerating case changes, possessives and mangled brackets. Secrets are never restored.",
     )
+    neutralize_mentions: bool = Field(
+        default=True,
+        description="Remove mentions that notify people: @channel, @here, @everyone, Slack <!here>/<@U...>, "
+        "Jira [~user]. Ticket text can tell a model to add them.",
+    )
+    strip_new_links: bool = Field(
+        default=True,
+        description="Remove links (http(s)://, www., mailto:) that are not in the prompt; a link's label is "
+        "kept. Ticket text can tell a model to add a phishing link.",
+    )
     vault_key: SecretStr | None = Field(
         default=None,
         description="Key of the pseudonym mapping; must be the sanitize step's vault_key (default: the "
@@ -226,8 +238,10 @@ class PostprocessStep:
             paragraphs = [_as_sentence(p) for p in paragraphs]
         text = " ".join(strip_chatter(" ".join(p for p in paragraphs if p)).split())
         text = _TITLE_BEFORE_LABEL.sub("", text)
+        text = self._encode_for_target(text, source, findings)
         if cfg.rescan:
-            text, findings = self._rescan(text, source)
+            text, rescanned = self._rescan(text, source)
+            findings.update(rescanned)
         sentences = [
             _FIELD_LABEL.sub("", s)
             for s in split_sentences(text)
@@ -257,6 +271,20 @@ class PostprocessStep:
         if held:
             findings["held_secret"] = findings.get("held_secret", 0) + held
         return cfg.prefix + body, findings
+
+    def _encode_for_target(self, text: str, source: str, findings: dict[str, int]) -> str:
+        """Remove mentions and links the input did not have (counted in ``findings``)."""
+        if self.config.neutralize_mentions:
+            text, mentions = neutralize_mentions(text)
+            if mentions:
+                findings["mention"] = mentions
+                log.warning("postprocess.mentions_removed", count=mentions)
+        if self.config.strip_new_links:
+            text, links = strip_new_links(text, source)
+            if links:
+                findings["new_link"] = links
+                log.warning("postprocess.new_links_removed", count=links)
+        return text
 
     def _mask_held(self, text: str) -> tuple[str, int]:
         """Mask the literal values of the credentials Patchbay holds (and their base64/URL forms): a
