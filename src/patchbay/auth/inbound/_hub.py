@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
 
 from patchbay.auth.inbound.base import any_same, required, unauthorized
 
@@ -45,3 +46,27 @@ def verify(
             f"{header_name} does not match the request body; check that the secret in {sender}'s webhook "
             "settings equals the configured 'secret' and that no proxy re-encodes the body",
         )
+
+
+class HubSignature:
+    """A verifier for one sender of ``sha256=<hex>`` headers; subclasses name the scheme and sender.
+
+    ``config`` needs ``header`` and ``secret_values()`` (a :class:`~patchbay.auth.inbound.base.SecretPair`).
+    """
+
+    scheme: str
+    sender: str
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        _ = self._secrets  # an unusable secret fails at build, not on the first delivery
+
+    @property
+    def _secrets(self) -> list[str]:
+        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
+        secrets: list[str] = self.config.secret_values()
+        return secrets
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise 401 unless the header is a valid HMAC of ``body`` under an active secret."""
+        verify(headers, body, header_name=self.config.header, secrets=self._secrets, sender=self.sender)

@@ -6,7 +6,6 @@ the delivery id (``X-Atlassian-Webhook-Identifier``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field
@@ -22,23 +21,11 @@ class Config(SecretPair):
     header: str = Field(default="X-Hub-Signature", description="Header that carries 'sha256=<hex>'.")
 
 
-class JiraSignature:
+class JiraSignature(_hub.HubSignature):
     """Verifies Jira's ``X-Hub-Signature``."""
 
     scheme = "jira"
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        _ = self._secrets  # an unusable secret fails at build, not on the first delivery
-
-    @property
-    def _secrets(self) -> list[str]:
-        # Read on every request: a rotated secret (patchbay.config.secrets.live) applies without a restart.
-        return self.config.secret_values()
-
-    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Raise 401 unless the header is a valid HMAC of ``body`` under an active secret."""
-        _hub.verify(headers, body, header_name=self.config.header, secrets=self._secrets, sender="Jira")
+    sender = "Jira"
 
 
 def build(config: Config, *, now: Clock = wall_clock) -> JiraSignature:
