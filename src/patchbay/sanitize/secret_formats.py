@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import ahocorasick
+
 from patchbay.sanitize.replace import PLACEHOLDER
 from patchbay.sanitize.scan import find_all, fold, matches_at
 from patchbay.sanitize.spans import Span
@@ -183,20 +185,20 @@ class SecretDetector:
             (fmt, frozenset(fmt.hints or _HINTS.get(fmt.name, ())) or None, _value_group(fmt.pattern))
             for fmt in formats
         ]
-        # Hints grouped by their first two letters: one search rules out a whole group (ghp_, gho_,
-        # ... or glpat-, gldt-, ...), so a text is searched ~20 times rather than once per hint.
-        groups: dict[str, list[str]] = {}
+        # Every hint in one Aho-Corasick automaton: one C-level pass over the text reports each
+        # hint present, overlapping ones included ("sk-" inside "sk-ant-"), about 4x cheaper than a
+        # substring search per hint, which was half of this detector's time.
+        self._hints = ahocorasick.Automaton()
         for _, hints, _ in self._plan:
             for hint in hints or ():
-                groups.setdefault(hint[:2], []).append(hint)
-        self._hint_groups = [(prefix, tuple(sorted(set(hs)))) for prefix, hs in groups.items()]
+                self._hints.add_word(hint, hint)
+        if len(self._hints):
+            self._hints.make_automaton()
 
     def _present_hints(self, folded: str) -> set[str]:
-        present: set[str] = set()
-        for prefix, hints in self._hint_groups:
-            if prefix in folded:
-                present.update(h for h in hints if h in folded)
-        return present
+        if not len(self._hints):
+            return set()
+        return {hint for _, hint in self._hints.iter(folded)}
 
     @staticmethod
     def _key_values(text: str, folded: str) -> Iterator[re.Match[str]]:
