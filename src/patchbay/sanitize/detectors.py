@@ -176,6 +176,7 @@ def _glued(text: str, index: int, step: int, glue: set[str]) -> bool:
 # 13-19 digits, optionally grouped by single spaces or dashes, not glued to other digits or words.
 # ("\d(?<![\w-]\d)" is "(?<![\w-])\d" starting with a character class, which scans faster.)
 _CARD = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
+_NON_DIGIT = re.compile(r"\D")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -228,7 +229,7 @@ class CardDetector:
             separators = {ch for ch in raw if not ch.isdigit()}
             if len(separators) > 1:  # "4111-1111 1111-1111" is two numbers glued, not one card
                 continue
-            digits = re.sub(r"\D", "", raw)
+            digits = _NON_DIGIT.sub("", raw)
             if card_issuer(digits) and luhn_valid(digits):
                 yield Span(m.start(), m.end(), "card", raw, canonical=digits)
 
