@@ -203,3 +203,22 @@ async def test_admin_api_accepts_oidc_tokens_by_role(idp: Idp, tmp_path: Path) -
         expired = idp.token(roles=["patchbay-admins"], iat=1, exp=2)
         resp = await c.get("/admin/runs", headers=auth(expired))
         assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_token"
+
+
+def test_console_sign_in_id_token_checks_nonce_audience_issuer_expiry(idp: Idp) -> None:
+    v = validator(idp)
+
+    def refused(token: str, nonce: str = "n1") -> str:
+        with pytest.raises(Denied) as exc:
+            v.id_claims(token, client_id="console", nonce=nonce)
+        assert exc.value.status == 401
+        return exc.value.message
+
+    good = idp.token(typ="JWT", aud="console", sub="alice", nonce="n1")
+    assert v.id_claims(good, client_id="console", nonce="n1")["sub"] == "alice"
+    assert "nonce" in refused(good, nonce="other")  # a token from another sign-in (replay)
+    assert "nonce" in refused(idp.token(typ="JWT", aud="console", nonce=None))
+    assert "InvalidAudience" in refused(idp.token(typ="JWT", nonce="n1"))  # issued for the API, not us
+    assert "InvalidIssuer" in refused(idp.token(typ="JWT", aud="console", nonce="n1", iss="https://evil"))
+    old = int(time.time()) - 3600
+    assert "Expired" in refused(idp.token(typ="JWT", aud="console", nonce="n1", iat=old, exp=old + 60))

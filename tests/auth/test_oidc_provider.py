@@ -52,7 +52,14 @@ def new_jwk(kid: str) -> dict[str, Any]:
 class Provider:
     """One oidc-provider process; ``restart(keys)`` keeps the issuer (same port) with new keys."""
 
-    def __init__(self, workdir: Path, keys: list[dict[str, Any]], *, issuer_path: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        keys: list[dict[str, Any]],
+        *,
+        issuer_path: str = "",
+        redirect_uris: tuple[str, ...] = (),
+    ) -> None:
         node = shutil.which("node")
         if node is None:
             missing("node is not installed (Node 20+ runs the test OIDC provider)")
@@ -62,6 +69,7 @@ class Provider:
         self.workdir = workdir
         self.port = free_port()
         self.issuer_path = issuer_path
+        self.redirect_uris = redirect_uris  # besides CALLBACK, for the browser client
         self.issuer = f"http://127.0.0.1:{self.port}{issuer_path}"
         self.proc: subprocess.Popen[str] | None = None
         self.start(keys)
@@ -73,6 +81,8 @@ class Provider:
         args = [self.node, str(SUPPORT / "server.js"), "--port", str(self.port), "--keys", str(path)]
         if self.issuer_path:
             args += ["--issuer-path", self.issuer_path]
+        for uri in self.redirect_uris:
+            args += ["--redirect-uri", uri]
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=SUPPORT
         )

@@ -5,11 +5,13 @@ most once per ``jwks_min_refresh_s``, so rotation works and garbage ``kid`` valu
 IdP), a pinned list of asymmetric algorithms (``none`` and HS* are refused at config time, so neither
 ``alg=none`` nor HS/RS confusion can pass), ``iss``, ``aud``, ``exp``, ``nbf``, and that the token is an
 access token (``typ: at+jwt``, RFC 9068) rather than an ID token. Roles from a configurable claim map
-to Patchbay scopes. The console's authorization code + PKCE flow comes with the console.
+to Patchbay scopes. The console's login (authorization code + PKCE) is
+:mod:`patchbay.console.oidc_login`; it checks ID tokens with :meth:`OidcValidator.id_claims`.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +65,25 @@ class OidcConfig(BaseModel):
         default=60, ge=0, description="At most one refresh on an unknown 'kid' per this many seconds."
     )
 
+    console_client_id: str | None = Field(
+        default=None,
+        description="Client id of Patchbay's console at the IdP (a public client, code + PKCE). Set: the "
+        "console login page offers 'Sign in with <issuer>'.",
+    )
+    console_redirect_uri: str | None = Field(
+        default=None,
+        description="Redirect URI registered at the IdP. Default: server.public_url + "
+        "/console/login/callback.",
+    )
+    console_scopes: list[str] = Field(
+        default_factory=lambda: ["openid"], description="Scopes the console asks for ('openid' is added)."
+    )
+    console_resource: str | None = Field(
+        default=None,
+        description="RFC 8707 resource indicator sent with the login, for IdPs that need it to issue a JWT "
+        "access token for this API (e.g. the audience).",
+    )
+
     @field_validator("algorithms")
     @classmethod
     def _asymmetric(cls, value: list[str]) -> list[str]:
@@ -104,13 +125,35 @@ class OidcValidator:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._jwks_uri = config.jwks_uri
+        self._discovery: dict[str, Any] | None = None
         self.fetches = 0
+
+    def discovery(self) -> dict[str, Any]:
+        """The issuer's discovery document (fetched once)."""
+        if self._discovery is None:
+            url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
+            self._discovery = self._get_json(url)
+        return self._discovery
+
+    def post_form(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        """POST a form to the IdP (the token endpoint); its JSON answer, or ``Denied`` saying why not."""
+        try:
+            response = self._client.post(url, data=form)
+            data = response.json()
+        except (httpx.HTTPError, ValueError):
+            raise Denied(503, "idp_unavailable", f"cannot reach the identity provider at {url}") from None
+        if not isinstance(data, dict):
+            raise Denied(503, "idp_unavailable", f"{url} did not return a JSON object")
+        if response.status_code != 200:
+            error = str(data.get("error_description") or data.get("error") or response.status_code)
+            raise Denied(401, "login_refused", f"the identity provider refused the login: {error[:200]}")
+        return data
 
     def _discover(self) -> str:
         if self._jwks_uri:
             return self._jwks_uri
         url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        doc = self._get_json(url)
+        doc = self.discovery()
         uri = doc.get("jwks_uri")
         if not isinstance(uri, str):
             raise _deny(f"the issuer's discovery document at {url} has no jwks_uri")
@@ -199,6 +242,32 @@ class OidcValidator:
             raise _deny(f"the token is invalid ({type(exc).__name__})") from None
         if any(c in claims for c in ID_TOKEN_CLAIMS):
             raise _deny("this is an ID token; call the API with an access token")
+        return claims
+
+    def id_claims(self, token: str, *, client_id: str, nonce: str) -> dict[str, Any]:
+        """A verified ID token (OIDC Core 3.1.3.7): signature, iss, aud = our client, exp, nonce."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _deny("the ID token is not a well-formed JWT") from None
+        alg = header.get("alg")
+        if alg not in self.config.algorithms:
+            raise _deny(f"ID token algorithm {str(alg)[:20]!r} is not accepted")
+        key = self._key(str(header.get("kid", "")))
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[str(alg)],
+                audience=client_id,
+                issuer=self.config.issuer,
+                leeway=self.config.leeway_s,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise _deny(f"the ID token is invalid ({type(exc).__name__})") from None
+        if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), nonce.encode()):
+            raise _deny("the ID token's nonce is not the one this login sent (a replayed token?)")
         return claims
 
     def caller(self, token: str) -> Caller:

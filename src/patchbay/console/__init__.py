@@ -6,6 +6,7 @@
     POST /console/runs/{run_id}/replay  replay a failed run (scope runs.replay)
     GET  /console/flags                 rollout flags; POST /console/flags/{integration} (scope flags.manage)
     GET  /console/login, POST /console/login, POST /console/logout
+    GET  /console/login/oidc, GET /console/login/callback   OIDC sign-in (when auth.oidc.console_client_id)
 
 Server-rendered (Jinja2, autoescaped) with inline SVG charts; no scripts, no external assets. Access:
 see :mod:`patchbay.console.access`. To add a page: a handler on :class:`~patchbay.console.pages.Console`,
@@ -22,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from patchbay.auth.apikeys import ApiKeyStore
 from patchbay.console.access import Access
+from patchbay.console.oidc_login import sso_pages
 from patchbay.console.pages import Console
 from patchbay.intake.admin import Replayer, authorizer_for
 from patchbay.pipeline.build import Runtime
@@ -37,6 +39,7 @@ def console_routes(runtime: Runtime, engine: Replayer) -> list[BaseRoute]:
     flags = getattr(engine, "flags", None) or Flags(store.engine, project.config.flags)
     access = Access(project, authorizer_for(project, store), ApiKeyStore(store.engine))
     console = Console(runtime, engine, flags, access)
+    sso = sso_pages(project, access, console.render)
     css = resources.files("patchbay.console").joinpath("static/console.css").read_bytes()
 
     async def stylesheet(request: Request) -> Response:
@@ -69,6 +72,14 @@ def console_routes(runtime: Runtime, engine: Replayer) -> list[BaseRoute]:
                 ),
                 Route("/login", console.login_page, methods=["GET"]),
                 Route("/login", console.login, methods=["POST"]),
+                *(
+                    [
+                        Route("/login/oidc", sso.begin, methods=["GET"]),
+                        Route("/login/callback", sso.callback, methods=["GET"]),
+                    ]
+                    if sso
+                    else []
+                ),
                 Route("/logout", page(console.logout, "admin.manage", form=True), methods=["POST"]),
                 Route("/static/console.css", stylesheet, methods=["GET"]),
             ],

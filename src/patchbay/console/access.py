@@ -44,6 +44,11 @@ class Access:
         self._key_cache: dict[str, tuple[float, ApiKey | None]] = {}
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
+    @property
+    def codec_key(self) -> bytes:
+        """The ``console.key`` secret, for the OIDC sign-in's own signed cookie."""
+        return self._secret
+
     # -- resolving ---------------------------------------------------------------------------------
     def local(self, request: Request) -> bool:
         """Dev environment and a loopback client: the console is open."""

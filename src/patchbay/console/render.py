@@ -75,6 +75,7 @@ class Renderer:
     def __init__(self, project: LoadedProject, access: Access) -> None:
         self.project = project
         self.access = access
+        self.sso: str | None = None  # the IdP's name when the console offers OIDC sign-in
         self.env = Environment(
             loader=PackageLoader("patchbay.console", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -110,5 +111,5 @@ class Renderer:
         return self._html(
             "login.html",
             status if error else 200,
-            {"next_url": next_url, "error": error, "session": None, "nav": None},
+            {"next_url": next_url, "error": error, "session": None, "nav": None, "sso": self.sso},
         )

@@ -10,6 +10,7 @@
 //   replayer  / replayer-secret   roles [replayers]
 //   nobody    / nobody-secret     no roles
 //   browser   / (public, PKCE)    authorization code for people: login any name, roles [patchbay-admins]
+//                                 (none for names starting with "guest"); --redirect-uri adds redirect URIs
 // Access tokens live 300 s, or 5 s for resources ending in "/short-lived" (expiry tests).
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     keys: { type: 'string' },
     'issuer-path': { type: 'string', default: '' },
+    'redirect-uri': { type: 'string', multiple: true, default: [] },
   },
 });
 const jwks = JSON.parse(readFileSync(values.keys, 'utf8'));
@@ -43,7 +45,7 @@ function configuration(issuer) {
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: ['http://127.0.0.1/callback'],
+        redirect_uris: ['http://127.0.0.1/callback', ...values['redirect-uri']],
         scope: 'openid api',
       },
     ],
@@ -67,6 +69,7 @@ function configuration(issuer) {
     pkce: { required: () => true },
     extraTokenClaims: (ctx, token) => {
       if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return undefined;
+      if (token.accountId?.startsWith('guest')) return { roles: [] }; // a person without roles
       return { roles: ROLES[token.clientId] ?? [] };
     },
     findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
