@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from patchbay.sanitize.scan import find_all, fold, matches_at
 from patchbay.sanitize.spans import Span
 
 # Official IBAN lengths per country (SWIFT IBAN registry).
@@ -133,6 +134,8 @@ _DATE = (
     rf"\d{{1,2}}(?:st|nd|rd|th)? (?:of )?{_MONTH},? (?:19|20)\d{{2}}|"
     rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? (?:19|20)\d{{2}})"
 )
+# Lower-case words every _DOB label begins with ("birth ?date" and "birthday" begin with "birth").
+_DOB_LABELS = ("dob", "d.o.b", "date of birth", "birth", "born")
 _DOB = re.compile(
     r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?)\b"
     rf"[\s:=-]{{0,3}}(?P<date>{_DATE})"
@@ -149,5 +152,10 @@ class DateOfBirthDetector:
         folded = text.lower()
         if "dob" not in folded and "d.o.b" not in folded and "birth" not in folded and "born" not in folded:
             return
-        for m in _DOB.finditer(text):
+        exact = fold(text)
+        # _DOB starts with "\b": finditer would try it at every offset; a match begins at a label.
+        labels = (
+            _DOB.finditer(text) if exact is None else matches_at(_DOB, text, find_all(exact, _DOB_LABELS))
+        )
+        for m in labels:
             yield Span(m.start("date"), m.end("date"), "dob", m.group("date"))
