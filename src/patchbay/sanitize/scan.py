@@ -10,8 +10,11 @@ as long as the trigger positions include every position a match can start at.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
+
+import ahocorasick
 
 # Characters that a case-insensitive pattern matches to an ASCII letter although lower() keeps them
 # apart (long s U+017F matches "s", dotless i U+0131 matches "i"); such a text is scanned the slow way.
@@ -30,6 +33,25 @@ def fold(text: str) -> str | None:
 
 def find_all(haystack: str, needles: Iterable[str]) -> list[int]:
     """Sorted start offsets of every occurrence of each of ``needles`` in ``haystack``."""
+    needles = tuple(needles)
+    if not needles or not all(needles):  # an empty needle occurs everywhere; the automaton skips it
+        return _find_each(haystack, needles)
+    return sorted({end - length + 1 for end, length in _automaton(needles).iter(haystack)})
+
+
+@functools.lru_cache(maxsize=64)
+def _automaton(needles: tuple[str, ...]) -> ahocorasick.Automaton:
+    """One Aho-Corasick automaton per needle set (they are module constants), built on first use:
+    one pass over the text finds every needle, cheaper than a ``str.find`` loop per needle."""
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, len(needle))
+    if needles:
+        automaton.make_automaton()
+    return automaton
+
+
+def _find_each(haystack: str, needles: tuple[str, ...]) -> list[int]:
     found: set[int] = set()
     for needle in needles:
         at = haystack.find(needle)
