@@ -7,10 +7,19 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchbay.sanitize.context import _NAME, _TITLE, AddressDetector, NameCueDetector, _greetings
+from patchbay.sanitize.context import (
+    _NAME,
+    _PERSON_LABEL,
+    _SIGN_OFF,
+    _TITLE,
+    AddressDetector,
+    NameCueDetector,
+    _greetings,
+)
 from patchbay.sanitize.detectors import EmailDetector, UrlCredentialsDetector
-from patchbay.sanitize.scan import find_all, fold, matches_at
-from patchbay.sanitize.secret_formats import SecretDetector
+from patchbay.sanitize.identifiers import _DOB, DateOfBirthDetector
+from patchbay.sanitize.scan import find_all, fold, line_starts, matches_at
+from patchbay.sanitize.secret_formats import _TOKEN, EntropyDetector, SecretDetector, looks_random
 
 WORD = re.compile(r"(?<![\w-])ab+c")
 
@@ -70,3 +79,42 @@ def test_greetings_found_from_the_greeting_word_equal_the_anchored_pattern(parts
     text = "".join(parts)
     expected = [(m.start("name"), m.group("name")) for m in ANCHORED_GREETING.finditer(text)]
     assert [(m.start("name"), m.group("name")) for m in _greetings(text)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["\n", " ", "\t", "Thanks,", "Name:", "Ann", "Lee", "x", "\r", "Best"])))
+def test_line_led_patterns_tried_at_line_starts_equal_finditer(parts: list[str]) -> None:
+    text = "".join(parts)
+    for pattern in (_SIGN_OFF, _PERSON_LABEL):
+        expected = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in matches_at(pattern, text, line_starts(text))] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="abk\u212a\U0001f600 ", max_size=40), st.lists(st.sampled_from(["ab", "b", "k", "bab"]))
+)
+def test_find_all_equals_a_find_loop_per_needle(text: str, needles: list[str]) -> None:
+    expected = sorted({i for n in needles for i in range(len(text)) if text.startswith(n, i)})
+    assert find_all(text, needles) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["aB3dE5gH7jK9mN1pQ3sT5vW7", "x", "-", "/", "=", " ", ".", "\u00e9", "9"])))
+def test_entropy_tokens_found_from_runs_equal_the_full_scan(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert [(s.start, s.end) for s in EntropyDetector().detect(text)] == [
+        m.span() for m in _TOKEN.finditer(text) if looks_random(m.group())
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["DOB", "dob:", "born on", "Birthday", "birth date", "d.o.b.", " ", "3/4/1990", "x"])
+    )
+)
+def test_dates_of_birth_found_from_labels_equal_the_full_scan(parts: list[str]) -> None:
+    text = "".join(parts)
+    expected = [(m.start("date"), m.end("date")) for m in _DOB.finditer(text)]
+    assert [(s.start, s.end) for s in DateOfBirthDetector().detect(text)] == expected

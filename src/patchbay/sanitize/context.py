@@ -13,7 +13,7 @@ from typing import Any
 
 import phonenumbers
 
-from patchbay.sanitize.scan import find_all, fold, matches_at
+from patchbay.sanitize.scan import find_all, fold, line_starts, matches_at
 from patchbay.sanitize.spans import Span
 
 _NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
@@ -142,11 +142,13 @@ class NameCueDetector:
         else:
             intro = matches_at(_SELF_INTRO, text, find_all(folded, _SELF_INTRO_TRIGGERS))
             mention = matches_at(_MENTION, text, find_all(folded, _MENTION_TRIGGERS))
+        # Sign-offs and labels are "^"-led (MULTILINE): tried only where a line starts.
+        lines = line_starts(text)
         for matches in (
             _greetings(text),
-            _SIGN_OFF.finditer(text),
+            matches_at(_SIGN_OFF, text, lines),
             intro,
-            _PERSON_LABEL.finditer(text),
+            matches_at(_PERSON_LABEL, text, lines),
             mention,
         ):
             for m in matches:

@@ -61,6 +61,16 @@ def _find_each(haystack: str, needles: tuple[str, ...]) -> list[int]:
     return sorted(found)
 
 
+def line_starts(text: str) -> list[int]:
+    """Every offset where ``^`` matches under ``re.MULTILINE``: 0 and each one after a newline."""
+    starts = [0]
+    at = text.find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    return starts
+
+
 def matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
     """The matches ``pattern.finditer(text)`` finds, trying only at ``starts`` (sorted offsets).
 
