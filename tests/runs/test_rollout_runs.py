@@ -90,3 +90,27 @@ async def test_feedback_by_api_and_by_signed_link(engine: DurableEngine, client:
     assert unknown.status_code == 404
     invalid = await client.post(f"/api/runs/{run_id}/feedback", json={"useful": "yes"})
     assert invalid.status_code == 400
+
+
+async def test_flag_api_refuses_wrong_types_with_400_not_500(client: httpx.AsyncClient) -> None:
+    # The long `make fuzz` run found 500s here: a non-string reason reached the database (SQLite
+    # cannot bind a dict/list). Each of these must be a 400 in the one error format, and change nothing.
+    cases: list[tuple[bytes, str]] = [
+        (b'{"mode": "off", "reason": {"a": 1}}', "reason must be a string"),
+        (b'{"mode": "off", "reason": [1]}', "reason must be a string"),
+        (b'{"mode": "off", "reason": 7}', "reason must be a string"),
+        (b'{"mode": "percent", "percent": "10"}', "percent must be a number"),
+        (b'{"mode": "percent", "percent": true}', "percent must be a number"),
+        (b'{"mode": "percent", "percent": NaN}', "percent must be between 0 and 100"),
+        (b'{"mode": "percent", "percent": 1e999}', "percent must be between 0 and 100"),
+        (b'["off"]', "must be a JSON object"),
+        (b'{"mode": ', "invalid JSON"),
+    ]
+    for body, message in cases:
+        resp = await client.put(
+            "/admin/flags/ticket-summary", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert resp.status_code == 400, (body, resp.text)
+        assert message in resp.json()["error"]["message"], body
+    listed = await client.get("/admin/flags")
+    assert listed.json()["flags"][0]["override"] is None
