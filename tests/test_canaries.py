@@ -27,6 +27,7 @@ import procs
 from fakes import FakeJira, FakeOpenAI, Recorded, Reply
 from patchbay.runs.store import FINAL_STATUSES, RunStore
 from projects import HOOK_SECRET, encode, signed, ticket, write_project
+from servers import BAO_ROOT_TOKEN, moto_server, openbao
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -116,7 +117,32 @@ def test_canary_secrets_never_leave_their_place(tmp_path: Path, fake_jira: FakeJ
         "dotenv": _canary("denv"),  # HOOK_SECRET from .env
         "secrets-dir-jira": _canary("fjira"),  # JIRA_TOKEN from secrets/
         "secrets-dir-vault": _canary("fvault"),  # VAULT_KEY from secrets/
+        "openbao": _canary("bao"),  # ADMIN_TOKEN from Vault/OpenBao (KV v2)
+        "aws": _canary("aws"),  # FEEDBACK_KEY from AWS Secrets Manager
     }
+    with openbao(tmp_path) as bao, moto_server(tmp_path) as aws_url:
+        for env_name in ("dev", "prod"):
+            bao.put(f"patchbay/{env_name}", {"ADMIN_TOKEN": canaries["openbao"]})
+            _aws_put(aws_url, f"patchbay/{env_name}/FEEDBACK_KEY", canaries["aws"])
+        _run_and_search(tmp_path, fake_jira, canaries, bao.url, aws_url)
+
+
+def _aws_put(endpoint: str, name: str, value: str) -> None:
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_secret(Name=name, SecretString=value)
+
+
+def _run_and_search(
+    tmp_path: Path, fake_jira: FakeJira, canaries: dict[str, str], bao_url: str, aws_url: str
+) -> None:
     # A token inside the ticket, in a format the sanitizer knows (GitHub PAT).
     ticket_canary = "ghp_" + secrets.token_hex(18)
     model = EchoOpenAI("")
@@ -136,7 +162,22 @@ def test_canary_secrets_never_leave_their_place(tmp_path: Path, fake_jira: FakeJ
         (root / "secrets").mkdir()
         (root / "secrets" / "JIRA_TOKEN").write_text(canaries["secrets-dir-jira"] + "\n")
         (root / "secrets" / "VAULT_KEY").write_text(canaries["secrets-dir-vault"] + "\n")
-        env = {"OPENAI_API_KEY": canaries["process-env"]}
+        stores = (
+            "secrets:\n"
+            "  providers: [env, file, vault, aws]\n"
+            f"  vault: {{url: '{bao_url}', path: 'patchbay/{{env}}', auth: {{token: '${{VAULT_TOKEN}}'}}}}\n"
+            f"  aws: {{region: eu-west-1, endpoint_url: '{aws_url}', prefix: 'patchbay/{{env}}/'}}\n"
+            "server:\n"
+            "  admin_token: ${secret:ADMIN_TOKEN}\n"
+            "  feedback_key: ${secret:FEEDBACK_KEY}\n"
+        )
+        (root / "patchbay.yaml").write_text(stores + (root / "patchbay.yaml").read_text())
+        env = {
+            "OPENAI_API_KEY": canaries["process-env"],
+            "VAULT_TOKEN": BAO_ROOT_TOKEN,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
 
         port = procs.free_port()
         log = tmp_path / "serve.log"
@@ -177,6 +218,10 @@ def test_canary_secrets_never_leave_their_place(tmp_path: Path, fake_jira: FakeJ
                 f"{base}/hooks/{ticket_canary}", content=body, headers=signed(body, canaries["dotenv"])
             )
             answers["unknown path"] = httpx.get(f"{base}/nope/{ticket_canary}?token={ticket_canary}")
+            answers["admin, the real token on a wrong route"] = httpx.get(
+                f"{base}/admin/runs/{ticket_canary}",
+                headers={"Authorization": f"Bearer {canaries['openbao']}"},
+            )
             answers["admin without key"] = httpx.get(
                 f"{base}/admin/runs", headers={"Authorization": f"Bearer {ticket_canary}"}
             )

@@ -30,6 +30,9 @@ from patchbay.errors import PatchbayError
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
 from patchbay.runs.store import RunStore
 
+# Never echo the id from the URL: it is caller-controlled text.
+NO_SUCH_RUN = "no run with this id; list runs with GET /admin/runs or 'patchbay runs list'"
+
 
 class Replayer(Protocol):
     """What the admin API needs from the durable engine."""
@@ -86,7 +89,7 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
             return denied
         row = await asyncio.to_thread(store.get, request.path_params["run_id"])
         if row is None:
-            return error_response(request, 404, "run_not_found", f"no run {request.path_params['run_id']!r}")
+            return error_response(request, 404, "run_not_found", NO_SUCH_RUN)
         return JSONResponse(_jsonable(row), headers={REQUEST_ID_HEADER: request_id(request)})
 
     async def _body(request: Request) -> dict[str, Any]:
@@ -114,7 +117,9 @@ def admin_routes(project: LoadedProject, engine: Replayer) -> list[Route]:
                 engine.replay, old, from_step=from_step, force=body.get("force") is True
             )
         except PatchbayError as exc:
-            status = 404 if exc.code == "run_not_found" else 409
+            if exc.code == "run_not_found":
+                return error_response(request, 404, exc.code, NO_SUCH_RUN)
+            status = 409
             return error_response(request, status, exc.code, exc.message)
         return JSONResponse(
             {"run_id": new, "replay_of": old, "request_id": request_id(request)},

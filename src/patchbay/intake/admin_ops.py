@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from patchbay.config.loader import LoadedProject
-from patchbay.intake.admin import authorizer_for
+from patchbay.intake.admin import NO_SUCH_RUN, authorizer_for
 from patchbay.intake.errors import REQUEST_ID_HEADER, error_response, request_id
 from patchbay.observability import metrics
 from patchbay.rollout.flags import MODES, Flags
@@ -159,7 +159,7 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
             return error_response(request, 400, "bad_request", "rater must be a string (who rated)")
         row = await rate(request.path_params["run_id"], useful, comment, body.get("rater"))
         if row is None:
-            return error_response(request, 404, "run_not_found", f"no run {request.path_params['run_id']!r}")
+            return error_response(request, 404, "run_not_found", NO_SUCH_RUN)
         return _json(request, {"run_id": row["run_id"], "useful": useful}, status=201)
 
     async def link_feedback(request: Request) -> Response:
@@ -170,7 +170,7 @@ def ops_routes(project: LoadedProject, store: RunStore, flags: Flags) -> list[Ro
             return error_response(request, 403, "bad_signature", "this feedback link is not valid")
         row = await rate(run_id, vote == "up", None, f"link:{request.client.host if request.client else ''}")
         if row is None:
-            return error_response(request, 404, "run_not_found", f"no run {run_id!r}")
+            return error_response(request, 404, "run_not_found", NO_SUCH_RUN)
         word = "useful" if vote == "up" else "not useful"
         return HTMLResponse(
             f"<!doctype html><title>Thanks</title><p>Thanks: recorded as <b>{word}</b> for run "
