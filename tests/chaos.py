@@ -68,7 +68,7 @@ class Result:
             ("acknowledged deliveries", self.acknowledged),
             ("run records marked done", self.records_done),
             ("lost", self.lost),
-            ("duplicated run records", self.duplicated_records),
+            ("duplicated run records (a UNIQUE constraint also forbids them)", self.duplicated_records),
             ("writes at the fake Jira", self.writes),
             ("duplicated writes", self.duplicated_writes),
             ("acknowledged but never written", self.missing_writes),
