@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 ENTITY_TYPES: tuple[str, ...] = (
     "email",
@@ -55,12 +54,13 @@ SPECIFICITY: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """One sensitive value found in a text: ``text[start:end] == value``.
 
     ``canonical`` is the value's normal form (an E.164 phone number, a card's digits, a lower-cased
-    address) so the same value written two ways gets the same placeholder.
+    address) so the same value written two ways gets the same placeholder. A named tuple, not a
+    frozen dataclass: just as immutable, and building one costs less than half as much (a ticket
+    yields ~14 spans, each built, filtered, sorted and replaced).
     """
 
     start: int
