@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patchbay.sanitize import scan
 from patchbay.sanitize.context import (
     _NAME,
     _PERSON_LABEL,
@@ -18,7 +20,7 @@ from patchbay.sanitize.context import (
 )
 from patchbay.sanitize.detectors import EmailDetector, UrlCredentialsDetector
 from patchbay.sanitize.identifiers import _DOB, DateOfBirthDetector
-from patchbay.sanitize.scan import find_all, fold, line_starts, matches_at
+from patchbay.sanitize.scan import exact_triggers, find_all, fold, line_starts, matches_at, present, triggers
 from patchbay.sanitize.secret_formats import _TOKEN, EntropyDetector, SecretDetector, looks_random
 
 WORD = re.compile(r"(?<![\w-])ab+c")
@@ -118,3 +120,29 @@ def test_dates_of_birth_found_from_labels_equal_the_full_scan(parts: list[str]) 
     text = "".join(parts)
     expected = [(m.start("date"), m.end("date")) for m in _DOB.finditer(text)]
     assert [(s.start, s.end) for s in DateOfBirthDetector().detect(text)] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abHhiI\u0130\u017f ", max_size=40))
+def test_the_shared_trigger_pass_equals_a_search_per_needle_set(text: str) -> None:
+    folded = fold(text)
+    for needles in (("ab", "b"), ("hi", "bab"), ("i",)):
+        assert triggers(text, needles) == (None if folded is None else find_all(folded, needles))
+        assert present(text, needles) == {n for n in needles if n in text.lower()}
+    assert exact_triggers(text, ("Hi", "ab")) == find_all(text, ("Hi", "ab"))
+
+
+def test_needle_sets_past_the_shared_limit_are_searched_on_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_MAX_SETS", 0)
+    monkeypatch.setattr(scan, "_needles", scan._Needles({}))
+    assert triggers("Token and KEY", ("key", "tok")) == [0, 10]
+    assert present("Token and KEY", ("key", "zzz")) == {"key"}
+    assert exact_triggers("Hi hi", ("Hi",)) == [0]
+
+
+def test_the_sanitizer_keeps_no_ticket_text_in_the_shared_slot() -> None:
+    from patchbay.sanitize import Sanitizer
+
+    text = "Hi Ann, my password=hunter22"
+    Sanitizer().sanitize_text(text)
+    assert scan._last is None or scan._last.text is not text

@@ -13,7 +13,7 @@ from typing import Any
 
 import phonenumbers
 
-from patchbay.sanitize.scan import find_all, fold, line_starts, matches_at
+from patchbay.sanitize.scan import exact_triggers, line_starts, lower, matches_at, triggers
 from patchbay.sanitize.spans import Span
 
 _NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
@@ -104,7 +104,7 @@ def _greetings(text: str) -> Iterator[re.Match[str]]:
     """What ``(?m)(?:^|(?<=[.!?]\\s))[ \\t]*`` + :data:`_GREETING` finds with ``finditer``, trying the
     pattern only at greeting words (found with ``str.find``) that open a line or a sentence."""
     last_end = 0
-    for at in find_all(text, _GREETING_WORDS):
+    for at in exact_triggers(text, _GREETING_WORDS):
         if at >= last_end and _greeting_anchored(text, at, last_end):
             m = _GREETING.match(text, at)
             if m is not None:
@@ -135,13 +135,14 @@ class NameCueDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every cued name in ``text``."""
-        folded = fold(text)
-        if folded is None:
+        intro_at = triggers(text, _SELF_INTRO_TRIGGERS)
+        mention_at = triggers(text, _MENTION_TRIGGERS)
+        if intro_at is None or mention_at is None:  # lower() shifts offsets: scan the whole text
             intro: Iterable[re.Match[str]] = _SELF_INTRO.finditer(text)
             mention: Iterable[re.Match[str]] = _MENTION.finditer(text)
         else:
-            intro = matches_at(_SELF_INTRO, text, find_all(folded, _SELF_INTRO_TRIGGERS))
-            mention = matches_at(_MENTION, text, find_all(folded, _MENTION_TRIGGERS))
+            intro = matches_at(_SELF_INTRO, text, intro_at)
+            mention = matches_at(_MENTION, text, mention_at)
         # Sign-offs and labels are "^"-led (MULTILINE): tried only where a line starts.
         lines = line_starts(text)
         for matches in (
@@ -169,11 +170,9 @@ class AddressDetector:
         """Every street address in ``text``."""
         for m in _ADDRESS.finditer(text):
             yield Span(m.start(), m.end(), "address", m.group())
-        folded = fold(text)
+        label_at = triggers(text, _ADDRESS_LABEL_TRIGGERS)
         labels = (
-            _ADDRESS_LABEL.finditer(text)
-            if folded is None
-            else matches_at(_ADDRESS_LABEL, text, find_all(folded, _ADDRESS_LABEL_TRIGGERS))
+            _ADDRESS_LABEL.finditer(text) if label_at is None else matches_at(_ADDRESS_LABEL, text, label_at)
         )
         for m in labels:
             value = m.group("address").rstrip(" \t.;")
@@ -282,7 +281,7 @@ class KnownValuesDetector:
         """Every reappearance of a known value in ``text``; the canonical form is the field's value
         (as the other detectors would write it, so both get the same token), worked out once in
         ``__init__``: parsing the phone field again for every reappearance cost more than the search."""
-        folded = text.lower()
+        folded = lower(text)
         if len(folded) != len(text):  # a few characters change length when lower-cased ("İ")
             folded = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
         for entity_type, variant, case_sensitive, canonical in self._literals:

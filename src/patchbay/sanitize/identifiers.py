@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from patchbay.sanitize.scan import find_all, fold, matches_at
+from patchbay.sanitize.scan import matches_at, present, triggers
 from patchbay.sanitize.spans import Span
 
 # Official IBAN lengths per country (SWIFT IBAN registry).
@@ -149,13 +149,10 @@ class DateOfBirthDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every labelled date of birth in ``text`` (the date only, not the label)."""
-        folded = text.lower()
-        if "dob" not in folded and "d.o.b" not in folded and "birth" not in folded and "born" not in folded:
+        if not present(text, _DOB_LABELS):
             return
-        exact = fold(text)
         # _DOB starts with "\b": finditer would try it at every offset; a match begins at a label.
-        labels = (
-            _DOB.finditer(text) if exact is None else matches_at(_DOB, text, find_all(exact, _DOB_LABELS))
-        )
+        label_at = triggers(text, _DOB_LABELS)
+        labels = _DOB.finditer(text) if label_at is None else matches_at(_DOB, text, label_at)
         for m in labels:
             yield Span(m.start("date"), m.end("date"), "dob", m.group("date"))

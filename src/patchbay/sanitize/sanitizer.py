@@ -14,6 +14,7 @@ from patchbay.sanitize.detectors import CardDetector, EmailDetector, PhoneDetect
 from patchbay.sanitize.identifiers import DateOfBirthDetector, IbanDetector, IpDetector, SsnDetector
 from patchbay.sanitize.ner import SpacyNerDetector
 from patchbay.sanitize.replace import Placeholders, replace
+from patchbay.sanitize.scan import forget
 from patchbay.sanitize.secret_formats import EntropyDetector, SecretDetector
 from patchbay.sanitize.spans import ENTITY_TYPES, Detector, Span, resolve
 
@@ -125,6 +126,7 @@ class Sanitizer:
         known = list(known)
         if known:
             raw.extend(s for s in KnownValuesDetector(known).detect(text) if s.entity_type in entities)
+        forget(text)
         if self._allow_patterns:
             found.extend(s for s in raw if not allowed(s.value))
         else:  # the usual case, inlined: a method call per span cost more than the set lookup
