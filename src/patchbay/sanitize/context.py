@@ -207,8 +207,12 @@ _PERSON_PARENTS = frozenset(
 _NON_DIGIT = re.compile(r"\D")
 
 
+_NOT_LOWER = re.compile(r"[^a-z]")
+_SPACES = re.compile(r"\s+")
+
+
 def _norm_key(key: str) -> str:
-    return re.sub(r"[^a-z]", "", key.lower())
+    return _NOT_LOWER.sub("", key.lower())
 
 
 def known_values(event: Any) -> list[tuple[str, str]]:
@@ -240,7 +244,7 @@ def known_values(event: Any) -> list[tuple[str, str]]:
 def _name_variants(name: str) -> list[tuple[str, bool]]:
     """Ways a name reappears, each with whether it must match case-sensitively (single words do:
     a first name like "Will" or "Mark" is also an everyday word)."""
-    words = [w for w in re.split(r"\s+", name) if w]
+    words = [w for w in _SPACES.split(name) if w]
     variants: list[tuple[str, bool]] = [(name, False)]
     if len(words) >= 2:
         first, last = words[0], words[-1]

@@ -128,10 +128,12 @@ class Sanitizer:
             raw.extend(s for s in KnownValuesDetector(known).detect(text) if s.entity_type in entities)
         forget(text)
         if self._allow_patterns:
-            found.extend(s for s in raw if not allowed(s.value))
-        else:  # the usual case, inlined: a method call per span cost more than the set lookup
+            found += [s for s in raw if not allowed(s.value)]
+        elif self._allow:  # the usual case, inlined: a method call per span cost more than the set lookup
             allow = self._allow
-            found.extend(s for s in raw if s.value.casefold() not in allow)
+            found += [s for s in raw if s.value.casefold() not in allow]
+        else:
+            found += raw
         if self.ner is not None and not extra:
             found.extend(s for s in self.ner.detect(text) if not self.allowed(s.value))
         return resolve(found)

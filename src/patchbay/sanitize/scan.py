@@ -61,20 +61,27 @@ def exact_triggers(text: str, needles: tuple[str, ...]) -> list[int]:
     of their lower-case forms in the shared pass that ``text`` has there too."""
     index = _index(text)
     if len(index.lowered) == len(text):  # one character for one: offsets agree
-        hits = index.hits(tuple(needle.lower() for needle in needles))
+        hits = index.hits(_lower_all(needles))
         if hits is not None:
             return [at for at in hits if text.startswith(needles, at)]
     return find_all(text, needles)
+
+
+@functools.lru_cache(maxsize=64)
+def _lower_all(needles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(needle.lower() for needle in needles)
 
 
 class _Needles:
     """The needle sets searched so far, in one automaton; replaced whole when a set is added, so a
     reader always sees a consistent pair (sets, automaton)."""
 
-    __slots__ = ("automaton", "ids")
+    __slots__ = ("automaton", "by_object", "ids")
 
     def __init__(self, ids: dict[tuple[str, ...], int]) -> None:
         self.ids = ids
+        # The callers pass module constants: looking them up by identity skips hashing the tuple.
+        self.by_object = {id(needles): (needles, set_id) for needles, set_id in ids.items()}
         self.automaton = ahocorasick.Automaton()
         owners: dict[str, list[int]] = {}
         for needles, set_id in ids.items():
@@ -95,6 +102,9 @@ _register = threading.Lock()
 def _set_id(needles: tuple[str, ...]) -> tuple[_Needles, int | None]:
     global _needles
     current = _needles
+    known = current.by_object.get(id(needles))
+    if known is not None and known[0] is needles:
+        return current, known[1]
     set_id = current.ids.get(needles)
     if set_id is not None or not needles or not all(needles):
         return current, set_id
