@@ -157,7 +157,10 @@ class Sanitizer:
         numbering = placeholders if placeholders is not None else self.numbering_for(text)
         found = spans if spans is not None else self.detect(text, known=known)
         out = replace(text, found, numbering, self.policy.render)
-        return SanitizedText(out, dict(Counter(s.entity_type for s in found)), dict(numbering.mapping))
+        findings: dict[str, int] = {}
+        for span in found:
+            findings[span.entity_type] = findings.get(span.entity_type, 0) + 1
+        return SanitizedText(out, findings, dict(numbering.mapping))
 
     def sanitize_data(self, obj: Any, *, known: Iterable[tuple[str, str]] = ()) -> SanitizedData:
         """Sanitize every string in nested dicts and lists, with ONE numbering for the whole object.

@@ -187,6 +187,13 @@ class SecretDetector:
         # reports each hint present, overlapping ones included ("sk-" inside "sk-ant-"): far
         # cheaper than a substring search per hint, which was half of this detector's time.
         self._hints = tuple(sorted({hint for _, hints, _ in self._plan for hint in hints or ()}))
+        # Per hint, the formats it enables (by position in the plan), and the formats with no hint:
+        # most texts hold no hint at all, so only those few are looked at.
+        self._by_hint: dict[str, list[int]] = {}
+        for i, (_, hints, _) in enumerate(self._plan):
+            for hint in hints or ():
+                self._by_hint.setdefault(hint, []).append(i)
+        self._unhinted = {i for i, (_, hints, _) in enumerate(self._plan) if hints is None}
 
     @staticmethod
     def _key_values(text: str) -> Iterator[re.Match[str]]:
@@ -199,10 +206,11 @@ class SecretDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every secret value in ``text``."""
-        found = present(text, self._hints) if self._hints else frozenset()
-        for fmt, hints, group in self._plan:
-            if hints is not None and hints.isdisjoint(found):
-                continue
+        enabled = set(self._unhinted)
+        for hint in present(text, self._hints) if self._hints else ():
+            enabled.update(self._by_hint[hint])
+        for i in sorted(enabled):  # in catalogue order, as before
+            fmt, _, group = self._plan[i]
             for m in fmt.pattern.finditer(text):
                 start, end = m.span(group)
                 value = text[start:end].rstrip()
@@ -237,7 +245,11 @@ def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
     """Whether ``value`` reads as a random token: upper, lower and digits mixed, high entropy, and
     not a hex digest, a path or a CamelCase identifier."""
     core = value.rstrip("=")
-    if not (any(c.isupper() for c in core) and any(c.islower() for c in core)):
+    if core.isascii():  # every token the pattern finds: a letter is upper-case iff lower() changes it
+        mixed_case = core.lower() != core and core.upper() != core
+    else:
+        mixed_case = any(c.isupper() for c in core) and any(c.islower() for c in core)
+    if not mixed_case:
         return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
     if sum(c.isdigit() for c in core) < 2 or core.count("/") > 2 or core.count("-") > 3:
         return False
