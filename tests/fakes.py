@@ -95,8 +95,14 @@ class FakeJira:
         self.fail_field_puts: list[Reply] = []  # answers for the next field PUTs, in order (fault injection)
         self.accepted: list[Recorded] = []  # field PUTs answered with 204
         self.fields: dict[str, dict[str, Any]] = {}  # issue key -> fields written
+        self.put_gate = threading.Event()  # clear it to hold field PUTs until it is set again
+        self.put_gate.set()
+        self.put_arrived = threading.Event()
 
     def handle(self, req: Recorded) -> Reply:
+        if req.method == "PUT" and "/properties/" not in req.path:
+            self.put_arrived.set()
+            self.put_gate.wait(timeout=60)
         prop = re.match(r"^/rest/api/[23]/issue/([^/]+)/properties/([^/?]+)", req.path)
         with self.lock:
             if prop and req.method == "GET":

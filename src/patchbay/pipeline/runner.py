@@ -129,29 +129,33 @@ def _priced(state: RunState, resources: Resources) -> RunState:
 
 
 # Steps that only compute from the run state: cheap and safe to run again, so durable runs checkpoint
-# several of them at once. A step class can say so itself with ``pure = True`` (or False).
+# them together with the next step that is not pure. A step class can say so itself with
+# ``pure = True`` (or False).
 PURE_STEPS = frozenset({"validate", "select", "sanitize", "prompt", "postprocess"})
 
 
-def checkpoint_groups(steps: list[Step]) -> list[list[int]]:
-    """Step indices grouped into checkpoints: consecutive pure steps together, every other step alone.
+def is_pure(step: Step) -> bool:
+    """Whether ``step`` only computes from the run state (no call out, nothing written)."""
+    return bool(getattr(step, "pure", step.name in PURE_STEPS))
 
-    Each checkpoint is one database write in a durable run; the pilot's seven steps become four
-    ([validate..prompt], [model], [postprocess], [write]). A crash inside a group re-runs only that
-    group's pure steps; a model call or a write is never inside a group with another step.
+
+def checkpoint_groups(steps: list[Step]) -> list[list[int]]:
+    """Step indices grouped into checkpoints: pure steps join the next step that is not pure.
+
+    Each group holds at most one step with an effect outside the run (a model call, a write), and
+    it comes last: a crash inside a group re-runs only pure steps and the one call that had not been
+    recorded yet. The pilot's seven steps become two groups: [validate, select, sanitize, prompt,
+    model] and [postprocess, write]. Pure steps after the last call form the last group.
     """
     groups: list[list[int]] = []
+    current: list[int] = []
     for index, step in enumerate(steps):
-        pure = bool(getattr(step, "pure", step.name in PURE_STEPS))
-        if (
-            pure
-            and groups
-            and groups[-1]
-            and all(bool(getattr(steps[i], "pure", steps[i].name in PURE_STEPS)) for i in groups[-1])
-        ):
-            groups[-1].append(index)
-        else:
-            groups.append([index])
+        current.append(index)
+        if not is_pure(step):
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
     return groups
 
 

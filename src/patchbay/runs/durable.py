@@ -1,11 +1,13 @@
-"""Durable runs on DBOS Transact: each accepted delivery is one workflow, each step a checkpoint.
+"""Durable runs on DBOS Transact: each accepted delivery is one workflow, each group of steps a checkpoint.
 
     intake ──enqueue(workflow id = run id)──▶ DBOS queue ──▶ pipeline_workflow
-                                                               ├─ step: record "running"
-                                                               ├─ step: validate / select / ... / write
+                                                               ├─ DBOS step: mark running, rollout
+                                                               │  decision, validate ... model
                                                                │  (output checkpointed; a retryable
                                                                │   error sleeps durably, then retries)
-                                                               └─ step: record the outcome
+                                                               ├─ postprocess, write (the workflow's
+                                                               │  completion is their checkpoint)
+                                                               └─ record the outcome
 
 * The workflow id is derived from (integration, delivery id), so a redelivered webhook maps to the
   same workflow and never runs twice.
@@ -22,14 +24,16 @@ DBOS is a process-wide singleton, so one :class:`DurableEngine` is active per pr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -50,7 +54,7 @@ from patchbay.pipeline.runner import (
     retrying,
     run_step,
 )
-from patchbay.pipeline.state import FlagDecision, RunState
+from patchbay.pipeline.state import RunState
 from patchbay.rollout.flags import Flags
 from patchbay.runs.databases import Databases, resolve, sqlalchemy_url, sqlite_engine
 from patchbay.runs.executors import ExecutorRegistry
@@ -61,10 +65,13 @@ log = structlog.get_logger("patchbay.runs")
 APP_NAME = "patchbay"
 QUEUE_NAME = "patchbay_runs"
 WORKFLOW_NAME = "patchbay.run"
-STEP_NAME = "patchbay.step"
+GROUP_STEP_PREFIX = "patchbay.steps:"  # + the group's step names, joined with "+"
+DB_RETRY_ATTEMPTS = 12
+DB_RETRY_INITIAL_S = 0.5
 PRUNE_SCHEDULE = "patchbay-prune"
 PRUNE_CRON = "0 */10 * * * *"  # every 10 minutes, never on the request path
 _engine: DurableEngine | None = None
+T = TypeVar("T")
 
 
 def run_id_for(integration: str, delivery_id: str) -> str:
@@ -324,7 +331,7 @@ class DurableEngine:
         groups = checkpoint_groups(integration.steps)
         group_index = next(g for g, members in enumerate(groups) if names.index(target) in members)
         steps = self.client.list_workflow_steps(record["run_id"]) if group_index > 0 else []
-        start = _function_id_of(steps, group_index) if steps else None
+        start = _fork_point(steps, group_index) if steps else None
         if group_index > 0 and start is None:
             raise StepError(
                 f"run {record['run_id']} has no checkpoint before step {target!r} (it stopped earlier, or "
@@ -380,17 +387,15 @@ def _require_shared_vault_keys(runtime: Runtime) -> None:
         )
 
 
-def _function_id_of(steps: list[Any], index: int) -> int | None:
-    """The DBOS function id of the first call of checkpoint group ``index`` in a run's history."""
-    current = 0
-    for info in steps:
-        if info["function_name"] != STEP_NAME:
-            continue
-        if current == index:
-            return int(info["function_id"])
-        if info.get("error") is None:
-            current += 1
-    return None
+def _fork_point(steps: list[Any], index: int) -> int | None:
+    """The DBOS function id a fork starts at to re-run checkpoint group ``index`` (``index`` > 0):
+    the call right after group ``index - 1``'s recorded success. None when the history lacks it."""
+    done = [
+        int(info["function_id"])
+        for info in steps
+        if str(info["function_name"]).startswith(GROUP_STEP_PREFIX) and info.get("error") is None
+    ]
+    return done[index - 1] + 1 if 0 < index <= len(done) else None
 
 
 def _current() -> DurableEngine:
@@ -399,69 +404,86 @@ def _current() -> DurableEngine:
     return _engine
 
 
-# The record steps retry: a database restart must not fail the run (DBOS retries its own writes).
-@DBOS.step(
-    name="patchbay.record_start",
-    retries_allowed=True,
-    max_attempts=12,
-    interval_seconds=0.5,
-    backoff_rate=1.5,
-)
-async def _record_start(
-    state_json: dict[str, Any], event_type: str, record_delivery_id: str
-) -> dict[str, Any]:
-    """Record the run as running and take its rollout decision: one checkpoint for both."""
-    engine = _current()
-    state = RunState.model_validate(state_json)
-    await asyncio.to_thread(
-        engine.store.mark_running,
-        state,
-        event_type=event_type,
-        record_delivery_id=record_delivery_id,
-        executor_id=engine.executor_id,
-    )
-    rollout = engine.runtime.integration(state.integration).spec.config.rollout
-    decision = await asyncio.to_thread(engine.flags.decide, state.integration, rollout, state.event)
-    return decision.model_dump()
+async def _with_db_retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call`` in a worker thread, again after a database connection error (a restarted PostgreSQL,
+    a locked SQLite file): the run must not fail because its record could not be written once."""
+    delay = DB_RETRY_INITIAL_S
+    for attempt in range(1, DB_RETRY_ATTEMPTS + 1):
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            if attempt == DB_RETRY_ATTEMPTS:
+                raise
+            log.warning("runs.database_retry", attempt=attempt, error=type(exc).__name__, delay_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 10.0)
+    raise AssertionError("unreachable")
 
 
-@DBOS.step(
-    name="patchbay.record_finish",
-    retries_allowed=True,
-    max_attempts=12,
-    interval_seconds=0.5,
-    backoff_rate=1.5,
-)
-async def _record_finish(state_json: dict[str, Any], outcome: dict[str, Any]) -> None:
-    state = RunState.model_validate(state_json)
-    engine = _current()
-    await asyncio.to_thread(engine.store.finish, state, **outcome)
-    recorders.record_run(state, str(outcome["status"]))
-    await engine.alerts.deliver(engine.alerts.observe(state, str(outcome["status"])))
+@dataclass(frozen=True)
+class _Start:
+    """What the first group records before its steps: the run is running, and its rollout decision."""
+
+    event_type: str
+    record_delivery_id: str
 
 
-@DBOS.step(name=STEP_NAME)
-async def _pipeline_group(integration: str, indices: list[int], state_json: dict[str, Any]) -> dict[str, Any]:
-    """Run a group of steps as one checkpoint (see :func:`patchbay.pipeline.runner.checkpoint_groups`)."""
+async def _run_group(
+    integration: str, indices: list[int], state: RunState, start: _Start | None = None
+) -> RunState:
+    """Run one checkpoint group's steps (see :func:`patchbay.pipeline.runner.checkpoint_groups`).
+
+    The first group also marks the run running and takes its rollout decision; a run the decision
+    does not let run comes back with ``flag.run`` false and no step run.
+    """
     engine = _current()
     integ = engine.runtime.integration(integration)
-    state = RunState.model_validate(state_json)
+    if start is not None:
+        await _with_db_retry(
+            engine.store.mark_running,
+            state,
+            event_type=start.event_type,
+            record_delivery_id=start.record_delivery_id,
+            executor_id=engine.executor_id,
+        )
+        rollout = integ.spec.config.rollout
+        decision = await _with_db_retry(engine.flags.decide, integration, rollout, state.event)
+        state = state.model_copy(update={"flag": decision})
+        if not decision.run:
+            return state
     for index in indices:
         step = integ.steps[index]
         if step.name == "write" and not state.dry_run and state.flag is not None:
-            allowed = await asyncio.to_thread(
+            allowed = await _with_db_retry(
                 engine.flags.writes_allowed, integration, integ.spec.config.rollout, state.flag
             )
             if not allowed:  # shadow mode, or the kill switch flipped while this run was under way
                 state = state.model_copy(update={"dry_run": True})
-        log.info("run.step_started", step=step.name, run_id=DBOS.workflow_id)
+        log.info("run.step_started", step=step.name, run_id=state.run_id)
         try:
             with tracing.span(f"step.{step.name}", **{"patchbay.step": step.name}):
                 state = await run_step(step, state, engine.runtime.resources)
         except Exception as exc:
             exc.step = step.name  # type: ignore[attr-defined]  # which step of the group failed
             raise
+    return state
+
+
+async def _checkpointed_group(
+    integration: str, indices: list[int], state_json: dict[str, Any], start: dict[str, str] | None
+) -> dict[str, Any]:
+    """:func:`_run_group` as a DBOS step: its output (the run state) is the checkpoint."""
+    state = await _run_group(
+        integration, indices, RunState.model_validate(state_json), _Start(**start) if start else None
+    )
     return state.model_dump(mode="json")
+
+
+async def _finish(engine: DurableEngine, state: RunState, outcome: dict[str, Any]) -> None:
+    """Record the run's outcome (idempotent: an update of its record), its metrics and alerts."""
+    await _with_db_retry(engine.store.finish, state, **outcome)
+    recorders.record_run(state, str(outcome["status"]))
+    await engine.alerts.deliver(engine.alerts.observe(state, str(outcome["status"])))
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
@@ -472,7 +494,13 @@ async def pipeline_workflow(
     event: dict[str, Any],
     trace: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One run: every step is a checkpoint; failures are recorded, never raised past the run.
+    """One run: a checkpoint per group of steps; failures are recorded, never raised past the run.
+
+    Every group but the last is a DBOS step, so its output is recorded before the next group
+    starts. The last group runs in the workflow itself, and the workflow's own completion is its
+    checkpoint: a crash before it re-runs that group, exactly as a crash before a step's checkpoint
+    would (its pure steps, and a write that the target's idempotency key and marker keep single).
+    That saves a database round trip per run, the largest cost of a run with a fast model.
 
     A replay (a fork of a recorded run, or a fresh start of its delivery) has its own workflow id:
     its record is deduplicated on '{delivery id}#{run id}', while the write-back keeps the delivery's
@@ -489,90 +517,99 @@ async def pipeline_workflow(
         environment=engine.runtime.project.environment,
         event=event,
     )
-    decision = FlagDecision.model_validate(
-        await _record_start(state.model_dump(mode="json"), event_type, record_delivery_id)
-    )
-    state = state.model_copy(update={"flag": decision})
     structlog.contextvars.bind_contextvars(
         run_id=run_id, integration=integration, environment=engine.runtime.project.environment
     )
-    with (
-        tracing.continued(trace),
-        tracing.span("run", **{"patchbay.run_id": run_id, "patchbay.integration": integration}),
-    ):
-        return await _run_steps(engine, state, integration, event, run_id, record_delivery_id)
-
-
-async def _run_steps(
-    engine: DurableEngine,
-    state: RunState,
-    integration: str,
-    event: dict[str, Any],
-    run_id: str,
-    record_delivery_id: str,
-) -> dict[str, Any]:
-    steps = engine.runtime.integration(integration).steps
-    attempts: list[dict[str, Any]] = []
     try:
-        decision = state.flag
-        if decision is not None and not decision.run:
-            await _record_finish(
-                state.model_dump(mode="json"),
-                {
-                    "status": "skipped",
-                    "record_delivery_id": record_delivery_id,
-                    "executor_id": engine.executor_id,
-                },
-            )
-            log.info("run.skipped_by_flag", reason=decision.reason)
-            return {"status": "skipped", "run_id": run_id}
-        for group in checkpoint_groups(steps):
-            names = [steps[i].name for i in group]
-
-            def remember(
-                attempt: int, exc: PatchbayError, delay: float | None, names: list[str] = names
-            ) -> None:
-                name = getattr(exc, "step", names[-1])
-                recorders.record_retry(integration, name, exc.code)
-                attempts.append(
-                    {
-                        "step": name,
-                        "attempt": attempt,
-                        "code": exc.code,
-                        "message": exc.message,
-                        "status_code": exc.status_code,
-                        "retry_in_s": delay,
-                        "at": datetime.now(UTC).isoformat(),
-                    }
-                )
-
-            snapshot = state.model_dump(mode="json")
-            try:
-                result = await retrying(
-                    "+".join(names),
-                    functools.partial(_pipeline_group, integration, group, snapshot),
-                    policy=engine.step_retry,
-                    sleep=DBOS.sleep_async,
-                    on_error=remember,
-                )
-            except Exception as exc:
-                return await _fail(state, getattr(exc, "step", names[-1]), exc, attempts, record_delivery_id)
-            # A fork replays the old run's recorded outputs, which carry the old run id.
-            state = RunState.model_validate(result).model_copy(update={"run_id": run_id})
-        status = final_status(state)
-        await _record_finish(
-            state.model_dump(mode="json"),
-            {
-                "status": status,
-                "attempts": attempts,
-                "record_delivery_id": record_delivery_id,
-                "executor_id": engine.executor_id,
-            },
-        )
-        log.info("run.finished", status=status)
-        return {"status": status, "run_id": run_id}
+        with (
+            tracing.continued(trace),
+            tracing.span("run", **{"patchbay.run_id": run_id, "patchbay.integration": integration}),
+        ):
+            return await _run_steps(engine, state, _Start(event_type, record_delivery_id))
     finally:
         structlog.contextvars.unbind_contextvars("run_id", "integration", "environment")
+
+
+async def _run_steps(engine: DurableEngine, state: RunState, start: _Start) -> dict[str, Any]:
+    integration, run_id = state.integration, state.run_id
+    steps = engine.runtime.integration(integration).steps
+    groups = checkpoint_groups(steps)
+    attempts: list[dict[str, Any]] = []
+    for position, group in enumerate(groups):
+        names = [steps[i].name for i in group]
+
+        def remember(attempt: int, exc: PatchbayError, delay: float | None, names: list[str] = names) -> None:
+            name = getattr(exc, "step", names[-1])
+            recorders.record_retry(integration, name, exc.code)
+            attempts.append(
+                {
+                    "step": name,
+                    "attempt": attempt,
+                    "code": exc.code,
+                    "message": exc.message,
+                    "status_code": exc.status_code,
+                    "retry_in_s": delay,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+            )
+
+        first = start if position == 0 else None
+        call: Callable[[], Awaitable[RunState]]
+        if position < len(groups) - 1:
+            call = functools.partial(_recorded_group, integration, group, names, state, first)
+        else:
+            call = functools.partial(_run_group, integration, group, state, first)
+        try:
+            result = await retrying(
+                "+".join(names), call, policy=engine.step_retry, sleep=DBOS.sleep_async, on_error=remember
+            )
+        except Exception as exc:
+            return await _fail(
+                state, getattr(exc, "step", names[-1]), exc, attempts, start.record_delivery_id
+            )
+        # A fork replays the old run's recorded outputs, which carry the old run id.
+        state = result if result.run_id == run_id else result.model_copy(update={"run_id": run_id})
+        if state.flag is not None and not state.flag.run:
+            outcome = {
+                "status": "skipped",
+                "record_delivery_id": start.record_delivery_id,
+                "executor_id": engine.executor_id,
+            }
+            await _finish(engine, state, outcome)
+            log.info("run.skipped_by_flag", reason=state.flag.reason)
+            return {"status": "skipped", "run_id": run_id}
+    status = final_status(state)
+    await _finish(
+        engine,
+        state,
+        {
+            "status": status,
+            "attempts": attempts,
+            "record_delivery_id": start.record_delivery_id,
+            "executor_id": engine.executor_id,
+        },
+    )
+    log.info("run.finished", status=status)
+    return {"status": status, "run_id": run_id}
+
+
+async def _recorded_group(
+    integration: str, indices: list[int], names: list[str], state: RunState, start: _Start | None
+) -> RunState:
+    """Run a group as a DBOS step named after its steps (``patchbay.steps:validate+...+model``).
+
+    The name is the group's identity: a run recorded under another grouping (an older version)
+    fails with a clear DBOS error on resume instead of being handed another group's output.
+    """
+    result = await DBOS.run_step_async(
+        {"name": GROUP_STEP_PREFIX + "+".join(names)},
+        _checkpointed_group,
+        integration,
+        indices,
+        state.model_dump(mode="json"),
+        dataclasses.asdict(start) if start is not None else None,
+    )
+    return RunState.model_validate(result)
 
 
 async def _fail(
@@ -608,8 +645,9 @@ async def _fail(
         exc_info=not isinstance(exc, PatchbayError),
     )
     engine = _current()
-    await _record_finish(
-        state.model_dump(mode="json"),
+    await _finish(
+        engine,
+        state,
         {
             "status": "failed",
             "error_step": failure.step,
