@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,9 @@ from patchbay.runs.store import FINAL_STATUSES, RunStore  # noqa: E402
 from pg import fresh_database  # noqa: E402
 from projects import encode, signed, ticket, write_project  # noqa: E402
 
+RUNS_CONCURRENCY = 64  # runtime.workers of each worker process in the runs/s scenario
+ACK_REPEATS = 3  # each ack scenario runs this many times; the table shows the median p50 and p99
+WARMUP_S = 1.0  # sent before each ack measurement, not counted (see open_loop)
 NO_INBOUND_LIMITS = "limits:\n  per_client: null\n  per_integration: null\n"
 
 
@@ -53,12 +57,18 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def open_loop(
-    url: str, rate: float, seconds: float, *, prefix: str, sign: bool = True
+    url: str, rate: float, seconds: float, *, prefix: str, sign: bool = True, warmup_s: float = 0.0
 ) -> tuple[list[float], int]:
-    """Send at a fixed rate regardless of answers; returns ack latencies (ms) and the count of non-2xx."""
+    """Send at a fixed rate regardless of answers; returns ack latencies (ms) and the count of non-2xx.
+
+    The first ``warmup_s`` seconds are sent at the same rate but not counted: their requests open
+    the client's connections and warm the server (first imports, connection pools), which is not the
+    steady state a receiving server is in.
+    """
     latencies: list[float] = []
     errors = 0
-    total = int(rate * seconds)
+    skip = int(rate * warmup_s)
+    total = skip + int(rate * seconds)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         bodies = [encode(ticket(f"B-{n}")) for n in range(total)]
@@ -73,10 +83,15 @@ async def open_loop(
                 ok = resp.status_code in (200, 202)
             except httpx.HTTPError:
                 ok = False
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += 0 if ok else 1
+            if n >= skip:
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += 0 if ok else 1
 
         tasks = []
+        # The load generator's own collection pauses (tens of ms with thousands of requests in
+        # flight) would be counted as the server's latency: none while sending.
+        gc.collect()
+        gc.disable()
         start = time.perf_counter()
         for n in range(total):
             delay = start + n / rate - time.perf_counter()
@@ -84,6 +99,7 @@ async def open_loop(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(n)))
         await asyncio.gather(*tasks)
+        gc.enable()
     return latencies, errors
 
 
@@ -141,7 +157,13 @@ def ack_scenario(
     server = procs.serve(root, port, tmp / f"{label}.log", *extra, env=env)
     try:
         lat, errors = asyncio.run(
-            open_loop(f"http://127.0.0.1:{port}/hooks/ticket-summary", rate, seconds, prefix=label)
+            open_loop(
+                f"http://127.0.0.1:{port}/hooks/ticket-summary",
+                rate,
+                seconds,
+                prefix=label,
+                warmup_s=WARMUP_S,
+            )
         )
     finally:
         procs.stop(server)
@@ -154,7 +176,9 @@ def runs_scenario(tmp: Path, backend: str, pg_url: str | None, workers: int, cou
     model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
     model.server.start()
     jira.server.start()
-    root = project(tmp / f"runs-{backend}-{workers}", model, jira, workers=16)
+    root = project(
+        tmp / f"runs-{backend}-{workers}", model, jira, workers=RUNS_CONCURRENCY
+    )
     env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
     port = procs.free_port()
     intake = procs.serve(root, port, tmp / f"runs-intake-{backend}-{workers}.log", "--no-worker", env=env)
@@ -222,13 +246,61 @@ def inflight_scenario(tmp: Path, in_flight: int) -> dict[str, float]:
     return {"rss_mb": rss, "peak_running": peak_running, "seconds": seconds}
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def soak_scenario(tmp: Path, count: int) -> dict[str, float]:
+    """One worker drains ``count`` runs (SQLite, instant model); its RSS after a fifth, three fifths
+    and all of them. Flat memory means no per-run cache, log or state that grows with the number of
+    runs: the growth over the last two fifths is what would go on growing."""
+    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
+    model.server.start()
+    jira.server.start()
+    root = project(tmp / "soak", model, jira, workers=RUNS_CONCURRENCY)
+    port = procs.free_port()
+    intake = procs.serve(root, port, tmp / "soak-intake.log", "--no-worker")
+    try:
+        url = f"http://127.0.0.1:{port}/hooks/ticket-summary"
+        asyncio.run(open_loop(url, 400, count / 400, prefix="soak"))
+    finally:
+        procs.stop(intake)
+    worker = procs.worker(root, "soak-w", tmp / "soak-w.log")
+    store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
+    samples: dict[str, float] = {}
+    finished = 0
+    try:
+        deadline = time.monotonic() + 1200
+        while time.monotonic() < deadline:
+            finished = sum(store.count(status=status) for status in FINAL_STATUSES)
+            if "early" not in samples and finished >= count // 5:
+                samples["early"], samples["early_runs"] = rss_mb(worker.pid), finished
+            if "mid" not in samples and finished >= count * 3 // 5:
+                samples["mid"], samples["mid_runs"] = rss_mb(worker.pid), finished
+            if finished >= count:
+                samples["end"], samples["end_runs"] = rss_mb(worker.pid), finished
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"soak: only {finished}/{count} runs finished")
+    finally:
+        store.close()
+        procs.stop(worker)
+        model.server.stop()
+        jira.server.stop()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="Shorter runs (smoke test of the benchmark).")
     args = parser.parse_args()
-    seconds, count, in_flight = (3, 150, 100) if args.quick else (10, 600, 500)
+    seconds, count, in_flight, soak = (3, 150, 100, 300) if args.quick else (10, 600, 500, 3000)
 
     with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -237,14 +309,25 @@ def main() -> None:
         try:
             port = procs.free_port()
             base_proc = baseline_server(port, tmp / "baseline.log")
-            base, _ = asyncio.run(
-                open_loop(f"http://127.0.0.1:{port}/", 200, seconds, prefix="base", sign=False)
-            )
+            bases = [
+                asyncio.run(
+                    open_loop(
+                        f"http://127.0.0.1:{port}/",
+                        200,
+                        seconds,
+                        prefix=f"base{i}",
+                        sign=False,
+                        warmup_s=WARMUP_S,
+                    )
+                )[0]
+                for i in range(ACK_REPEATS)
+            ]
             procs.stop(base_proc)
             acks = {
-                (b, only): ack_scenario(
-                    tmp, b, pg_url if b == "postgres" else None, 200, seconds, intake_only=only
-                )
+                (b, only): [
+                    ack_scenario(tmp, b, pg_url if b == "postgres" else None, 200, seconds, intake_only=only)
+                    for _ in range(ACK_REPEATS)
+                ]
                 for b in ("sqlite", "postgres")
                 for only in (True, False)
             }
@@ -254,17 +337,27 @@ def main() -> None:
                 for w in (1, 2)
             }
             flight = inflight_scenario(tmp, in_flight)
+            memory = soak_scenario(tmp, soak)
         finally:
             databases.close()
 
-    base_p50, base_p99 = statistics.median(base), pct(base, 0.99)
-    print(f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop)")
+    base_p50 = statistics.median(statistics.median(b) for b in bases)
+    base_p99 = statistics.median(pct(b, 0.99) for b in bases)
+    print(
+        f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop, after "
+        f"{WARMUP_S:.0f} s of warm-up); median of {ACK_REPEATS} runs, [each run's p99]"
+    )
     print("   intake: `patchbay serve --no-worker`; serve: intake and runs in one process")
-    print(f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}")
-    print(f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x")
-    for (backend, only), r in acks.items():
+    print(f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}   p99 of each run")
+    spread = ", ".join(f"{pct(b, 0.99):.0f}" for b in bases)
+    print(f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x   [{spread}]")
+    for (backend, only), rs in acks.items():
         label = "patchbay " + ("intake, " if only else "serve, ") + backend
-        print(f"{label:28s}{r['p50']:9.1f}{r['p99']:9.1f}{int(r['errors']):9d}{r['p99'] / base_p99:12.1f}x")
+        p50 = statistics.median(r["p50"] for r in rs)
+        p99 = statistics.median(r["p99"] for r in rs)
+        errors = sum(int(r["errors"]) for r in rs)
+        spread = ", ".join(f"{r['p99']:.0f}" for r in rs)
+        print(f"{label:28s}{p50:9.1f}{p99:9.1f}{errors:9d}{p99 / base_p99:12.1f}x   [{spread}]")
     print(f"\n2. Completed runs per second, instant model, {count} queued runs")
     print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}")
     for backend in ("sqlite", "postgres"):
@@ -275,6 +368,14 @@ def main() -> None:
         f"\n3. {in_flight} runs against a 2 s model in one worker: "
         f"peak {flight['peak_running']:.0f} running at once, "
         f"all done in {flight['seconds']:.1f} s, worker peak RSS {flight['rss_mb']:.0f} MB"
+    )
+    late = memory["end"] - memory["mid"]
+    per_k = late / max(memory["end_runs"] - memory["mid_runs"], 1) * 1000
+    print(
+        f"\n4. Memory over {soak} runs in one worker (SQLite, instant model): RSS "
+        f"{memory['early']:.1f} MB after {memory['early_runs']:.0f} runs, {memory['mid']:.1f} MB after "
+        f"{memory['mid_runs']:.0f}, {memory['end']:.1f} MB after {memory['end_runs']:.0f} "
+        f"(last two fifths: {late:+.1f} MB, {per_k:+.2f} MB per 1,000 runs)"
     )
 
 

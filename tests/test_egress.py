@@ -161,3 +161,25 @@ async def test_real_request_in_prod_is_refused_before_connecting(local_server: t
         await factory.client("t").get(url + "/x")
     assert hosts == []
     await factory.aclose()
+
+
+async def test_ip_literals_are_checked_without_a_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain IP address skips DNS (a local model server on every request) and is judged the same way;
+    other spellings of an address still go through the resolver."""
+    lookups: list[str] = []
+
+    async def fake_getaddrinfo(self: object, host: str, port: int, **_: object) -> list[object]:
+        lookups.append(host)
+        return [(2, 1, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr("asyncio.base_events.BaseEventLoop.getaddrinfo", fake_getaddrinfo)
+    guard = Guard(EgressPolicy(allow_http=True, allow=["127.0.0.0/8"]))
+    assert str(await guard.check(httpx.URL("http://127.0.0.1:8080/v1"))) == "127.0.0.1"
+    with pytest.raises(EgressBlocked, match=r"10\.1\.2\.3"):
+        await guard.check(httpx.URL("http://10.1.2.3/"))
+    with pytest.raises(EgressBlocked, match="::1"):
+        await guard.check(httpx.URL("http://[::1]:11434/api"))
+    assert lookups == []
+    with pytest.raises(EgressBlocked, match="not a public address"):
+        await Guard(EgressPolicy(allow_http=True)).check(httpx.URL("http://2130706433/"))
+    assert lookups == ["2130706433"]  # not a canonical address: resolved, and the answer checked

@@ -110,12 +110,7 @@ class Guard:
             raise EgressBlocked("refused a URL without a host")
         if host in self._hosts:
             return None
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise EgressBlocked(f"refused {host!r}: the name does not resolve") from None
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+        addresses = _literal(host) or await _resolve(host, url.port or (443 if url.scheme == "https" else 80))
         for ip in addresses:
             if not is_public(ip) and not self._allowed(ip):
                 raise EgressBlocked(
@@ -123,6 +118,26 @@ class Guard:
                     "add the host or its network to egress.allow if it is meant to be reached"
                 )
         return sorted(addresses, key=str)[0] if addresses else None
+
+
+def _literal(host: str) -> set[IPAddress] | None:
+    """A host written as a plain IP address needs no lookup (a local model server on 127.0.0.1).
+
+    Only the canonical forms count; anything else (``0x7f.1``, ``2130706433``) is left to the
+    resolver, whose answer is checked the same way.
+    """
+    try:
+        return {ipaddress.ip_address(host)}
+    except ValueError:
+        return None
+
+
+async def _resolve(host: str, port: int) -> set[IPAddress]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise EgressBlocked(f"refused {host!r}: the name does not resolve") from None
+    return {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
 
 
 def _is_network(value: str) -> bool:

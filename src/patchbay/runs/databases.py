@@ -82,7 +82,9 @@ def sqlite_engine(url: str, *, synchronous: str = "full") -> Any:
     import sqlalchemy as sa
     from sqlalchemy import event
 
-    engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # No pool_pre_ping: a SQLite file connection cannot go stale, and DBOS checks a connection out
+    # several times per run.
+    engine = sa.create_engine(url, hide_parameters=True)
     level = "NORMAL" if synchronous == "normal" else "FULL"
 
     @event.listens_for(engine, "connect")

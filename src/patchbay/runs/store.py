@@ -110,8 +110,10 @@ class RunStore:
         self.url = url
         # pool_pre_ping: a restarted PostgreSQL leaves dead connections. hide_parameters: an error must
         # never print the event or the state (they hold ticket text) into a log or a terminal.
-        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
-        if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"hide_parameters": True}
+        if not url.startswith("sqlite"):
+            kwargs["pool_pre_ping"] = True  # PostgreSQL only: a SQLite file connection cannot go stale
+        else:
             enable_wal(url)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         self.engine: Engine = sa.create_engine(url, **kwargs)
