@@ -55,7 +55,7 @@ async def test_replay_from_the_failed_step_reuses_the_model_answer(
     replay = await wait_final(engine.store, new_id)
     assert replay["status"] == "succeeded", replay["error"]
     assert replay["replay_of"] == run_id and replay["delivery_id"] == f"rp-1#{new_id}"
-    assert len(fake_openai.completions()) == 1  # forked at 'write': the recorded model answer was reused
+    assert len(fake_openai.completions()) == 1  # forked after the model: its recorded answer was reused
     assert len(fake_jira.accepted) == 1
     assert engine.store.get(run_id)["status"] == "failed"  # the original stays as it was
 
@@ -65,6 +65,24 @@ async def test_replay_from_the_failed_step_reuses_the_model_answer(
     assert len(fake_openai.completions()) == 2  # from 'model': asked again
     assert len(fake_jira.accepted) == 1  # same delivery, same idempotency key: not written twice
     assert newer["write_status"] == "already_written"
+
+
+async def test_replay_without_a_usable_history_starts_over_unless_a_step_was_asked_for(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira, fake_openai: FakeOpenAI
+) -> None:
+    fake_jira.fail_field_puts.append(FIELD_NOT_ON_SCREEN)
+    run_id = await deliver(client, "SUP-26", "rp-3")
+    assert (await wait_final(engine.store, run_id))["status"] == "failed"
+    await asyncio.to_thread(engine.client.delete_workflows, [run_id])  # history pruned, or an old layout
+
+    asked = await client.post(f"/admin/runs/{run_id}/replay", json={"from_step": "write"})
+    assert asked.status_code == 409 and "from the start" in asked.json()["error"]["message"]
+    resp = await client.post(f"/admin/runs/{run_id}/replay", json={})  # default: the failed step
+    assert resp.status_code == 202, resp.text
+    replay = await wait_final(engine.store, resp.json()["run_id"])
+    assert replay["status"] == "succeeded", replay["error"]
+    assert len(fake_openai.completions()) == 2  # started over: the model was asked again
+    assert len(fake_jira.accepted) == 1
 
 
 async def test_replay_errors_are_clear(engine: DurableEngine, client: httpx.AsyncClient) -> None:

@@ -38,7 +38,7 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 import structlog
 from dbos import DBOS, DBOSClient, DBOSConfig
-from dbos._error import DBOSException
+from dbos._error import DBOSException, DBOSUnexpectedStepError
 
 from patchbay.connectors.base import Delivery
 from patchbay.errors import ConfigError, ConfigIssue, PatchbayError, StepError
@@ -66,7 +66,7 @@ APP_NAME = "patchbay"
 QUEUE_NAME = "patchbay_runs"
 WORKFLOW_NAME = "patchbay.run"
 GROUP_STEP_PREFIX = "patchbay.steps:"  # + the group's step names, joined with "+"
-DB_RETRY_ATTEMPTS = 12
+DB_RETRY_ATTEMPTS = 40  # ~5 minutes: nothing can finish a run without its database anyway
 DB_RETRY_INITIAL_S = 0.5
 PRUNE_SCHEDULE = "patchbay-prune"
 PRUNE_CRON = "0 */10 * * * *"  # every 10 minutes, never on the request path
@@ -332,10 +332,15 @@ class DurableEngine:
         group_index = next(g for g, members in enumerate(groups) if names.index(target) in members)
         steps = self.client.list_workflow_steps(record["run_id"]) if group_index > 0 else []
         start = _fork_point(steps, group_index) if steps else None
-        if group_index > 0 and start is None:
+        if group_index > 0 and start is None and from_step is None:
+            # The default target (the failed step) without a usable history: the whole run again.
+            group_index, target = 0, names[0]
+            log.info("runs.replay_from_start", run_id=record["run_id"], reason="no checkpoint to fork")
+        elif group_index > 0 and start is None:
             raise StepError(
-                f"run {record['run_id']} has no checkpoint before step {target!r} (it stopped earlier, or "
-                f"its history was pruned after retention.history_days); replay it from the start instead"
+                f"run {record['run_id']} has no checkpoint before step {target!r} (it stopped earlier, its "
+                "history was pruned after retention.history_days, or an older version recorded it); "
+                f"replay it from the start instead (--from-step {names[0]})"
             )
         if start is not None:
             handle = self.client.fork_workflow(
@@ -411,7 +416,7 @@ async def _with_db_retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T
     for attempt in range(1, DB_RETRY_ATTEMPTS + 1):
         try:
             return await asyncio.to_thread(call, *args, **kwargs)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
             if attempt == DB_RETRY_ATTEMPTS:
                 raise
             log.warning("runs.database_retry", attempt=attempt, error=type(exc).__name__, delay_s=delay)
@@ -563,6 +568,15 @@ async def _run_steps(engine: DurableEngine, state: RunState, start: _Start) -> d
             result = await retrying(
                 "+".join(names), call, policy=engine.step_retry, sleep=DBOS.sleep_async, on_error=remember
             )
+        except DBOSUnexpectedStepError:
+            # Recorded by a version that grouped this integration's steps differently.
+            layout = StepError(
+                "this run was interrupted under another checkpoint layout (an older version, or a "
+                "changed list of steps); replay it from the start: patchbay runs replay ID --from-step "
+                f"{steps[0].name}",
+                code="checkpoint_layout_changed",
+            )
+            return await _fail(state, names[0], layout, attempts, start.record_delivery_id)
         except Exception as exc:
             return await _fail(
                 state, getattr(exc, "step", names[-1]), exc, attempts, start.record_delivery_id
@@ -578,6 +592,8 @@ async def _run_steps(engine: DurableEngine, state: RunState, start: _Start) -> d
             await _finish(engine, state, outcome)
             log.info("run.skipped_by_flag", reason=state.flag.reason)
             return {"status": "skipped", "run_id": run_id}
+    # Nothing DBOS records (a step, a sleep, an event) may follow the last group: the number of
+    # durable sleeps its retries took can differ between an execution and its re-execution.
     status = final_status(state)
     await _finish(
         engine,

@@ -29,6 +29,8 @@ from patchbay.runs.databases import sqlalchemy_url
 
 Status = Literal["queued", "running", "succeeded", "fallback", "skipped", "shadow", "failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "fallback", "skipped", "shadow", "failed"})
+# Final statuses that a re-execution of the same run never overwrites (see RunStore.finish).
+SETTLED_STATUSES: frozenset[str] = FINAL_STATUSES - {"failed"}
 
 metadata = sa.MetaData()
 
@@ -267,10 +269,20 @@ class RunStore:
             "flag_mode": state.flag.outcome if state.flag else None,
         }
         with self._tx() as conn:
+            # A recorded outcome stays: a run re-executed after a crash past this point (its last
+            # group runs again) may see a kill switch or an outage that does not describe what it
+            # did. Only 'failed' may still turn into what a re-execution achieved.
             done = conn.execute(
-                runs_table.update().where(runs_table.c.run_id == state.run_id).values(**values)
+                runs_table.update()
+                .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(SETTLED_STATUSES))
+                .values(**values)
             )
-            if done.rowcount == 0:
+            if done.rowcount:
+                return
+            exists = conn.execute(
+                sa.select(runs_table.c.run_id).where(runs_table.c.run_id == state.run_id)
+            ).first()
+            if exists is None:
                 conn.execute(
                     runs_table.insert().values(
                         run_id=state.run_id,
