@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from dbos._error import DBOSUnexpectedStepError
 
 from fakes import FakeJira, FakeOpenAI, json_reply
 from patchbay.runs.durable import DurableEngine, _prune_step
@@ -284,3 +285,20 @@ def test_postgres_needs_a_shared_vault_key(tmp_path, pg_url) -> None:  # type: i
     with pytest.raises(ConfigError) as exc:
         engine.launch()
     assert "vault_key" in str(exc.value) and "steps[2].sanitize" in str(exc.value)
+
+
+async def test_a_run_recorded_under_another_checkpoint_layout_fails_clearly(
+    engine: DurableEngine, client: httpx.AsyncClient, fake_jira: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What DBOS raises when a recorded step has another name (an older grouping) becomes a clear,
+    replayable failure, not an internal error."""
+
+    async def recorded_elsewhere(*_: object) -> None:
+        raise DBOSUnexpectedStepError("run_x", 1, "patchbay.steps:validate+model", "patchbay.step")
+
+    monkeypatch.setattr("patchbay.runs.durable._recorded_group", recorded_elsewhere)
+    run_id = await deliver(client, "SUP-27", "layout-1")
+    row = await wait_final(engine.store, run_id)
+    assert row["status"] == "failed" and row["error_code"] == "checkpoint_layout_changed"
+    assert row["error_step"] == "validate" and "--from-step validate" in row["error"]
+    assert fake_jira.accepted == []

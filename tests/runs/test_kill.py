@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from threading import Event
 
 import httpx
 import pytest
@@ -72,6 +73,25 @@ def wait_final(store: RunStore, run_id: str, timeout: float = 60) -> dict[str, o
     raise AssertionError(f"run did not finish: {store.get(run_id)}")
 
 
+def deliver_then_kill(root: Path, port: int, log: Path, key: str, delivery_id: str, reached: Event) -> str:
+    """Start serve, deliver one ticket, SIGKILL the process once ``reached`` is set; the run id."""
+    first = start_serve(root, port, log)
+    try:
+        body = encode(ticket(key))
+        resp = httpx.post(
+            f"http://127.0.0.1:{port}/hooks/ticket-summary",
+            content=body,
+            headers=signed(body, delivery_id=delivery_id),
+            timeout=10,
+        )
+        assert resp.status_code == 202, resp.text
+        assert reached.wait(30), "the run never reached the held call"
+        return str(resp.json()["run_id"])
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+
+
 def test_kill_9_mid_model_call_resumes_and_writes_once(
     tmp_path: Path, fake_openai: FakeOpenAI, fake_jira: FakeJira
 ) -> None:
@@ -79,23 +99,9 @@ def test_kill_9_mid_model_call_resumes_and_writes_once(
     port = free_port()
     log = tmp_path / "serve.log"
     fake_openai.gate.clear()  # the model call hangs until the process is dead
-
-    first = start_serve(root, port, log)
-    try:
-        body = encode(ticket("SUP-42"))
-        resp = httpx.post(
-            f"http://127.0.0.1:{port}/hooks/ticket-summary",
-            content=body,
-            headers=signed(body, delivery_id="kill-1"),
-            timeout=10,
-        )
-        assert resp.status_code == 202, resp.text
-        run_id = resp.json()["run_id"]
-        assert fake_openai.arrived.wait(30), "the run never reached the model step"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+    run_id = deliver_then_kill(root, port, log, "SUP-42", "kill-1", fake_openai.arrived)
     assert fake_jira.field_writes() == []
+    body = encode(ticket("SUP-42"))
 
     fake_openai.gate.set()
     second = start_serve(root, port, log)
@@ -132,22 +138,7 @@ def test_kill_9_mid_write_resumes_after_the_model_and_writes_once(
     port = free_port()
     log = tmp_path / "serve.log"
     fake_jira.put_gate.clear()  # the field write hangs until the process is dead
-
-    first = start_serve(root, port, log)
-    try:
-        body = encode(ticket("SUP-43"))
-        resp = httpx.post(
-            f"http://127.0.0.1:{port}/hooks/ticket-summary",
-            content=body,
-            headers=signed(body, delivery_id="kill-2"),
-            timeout=10,
-        )
-        assert resp.status_code == 202, resp.text
-        run_id = resp.json()["run_id"]
-        assert fake_jira.put_arrived.wait(30), "the run never reached the write step"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+    run_id = deliver_then_kill(root, port, log, "SUP-43", "kill-2", fake_jira.put_arrived)
     fake_jira.put_gate.set()  # the write the dead process sent lands now, as a slow server's would
     deadline = time.monotonic() + 10
     while not fake_jira.accepted and time.monotonic() < deadline:

@@ -24,7 +24,6 @@ DBOS is a process-wide singleton, so one :class:`DurableEngine` is active per pr
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import hashlib
 import socket
@@ -475,13 +474,14 @@ async def _run_group(
 
 
 async def _checkpointed_group(
-    integration: str, indices: list[int], state_json: dict[str, Any], start: dict[str, str] | None
+    integration: str, indices: list[int], state: RunState, start: _Start | None
 ) -> dict[str, Any]:
-    """:func:`_run_group` as a DBOS step: its output (the run state) is the checkpoint."""
-    state = await _run_group(
-        integration, indices, RunState.model_validate(state_json), _Start(**start) if start else None
-    )
-    return state.model_dump(mode="json")
+    """:func:`_run_group` as a DBOS step: its output (the run state, as JSON) is the checkpoint.
+
+    DBOS records a step's output, never its arguments, so the state is passed as it is.
+    """
+    result = await _run_group(integration, indices, state, start)
+    return result.model_dump(mode="json")
 
 
 async def _finish(engine: DurableEngine, state: RunState, outcome: dict[str, Any]) -> None:
@@ -615,15 +615,15 @@ async def _recorded_group(
     """Run a group as a DBOS step named after its steps (``patchbay.steps:validate+...+model``).
 
     The name is the group's identity: a run recorded under another grouping (an older version)
-    fails with a clear DBOS error on resume instead of being handed another group's output.
+    fails on resume (``checkpoint_layout_changed``) instead of being handed another group's output.
     """
     result = await DBOS.run_step_async(
         {"name": GROUP_STEP_PREFIX + "+".join(names)},
         _checkpointed_group,
         integration,
         indices,
-        state.model_dump(mode="json"),
-        dataclasses.asdict(start) if start is not None else None,
+        state,
+        start,
     )
     return RunState.model_validate(result)
 
