@@ -301,4 +301,5 @@ async def test_a_run_recorded_under_another_checkpoint_layout_fails_clearly(
     row = await wait_final(engine.store, run_id)
     assert row["status"] == "failed" and row["error_code"] == "checkpoint_layout_changed"
     assert row["error_step"] == "validate" and "--from-step validate" in row["error"]
+    assert "--from-step validate" in row["attempts"][-1]["advice"]
     assert fake_jira.accepted == []

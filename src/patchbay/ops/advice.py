@@ -135,6 +135,13 @@ def advice_for(
         )
     if code == "step_failed":
         return "A step could not produce its output: read the error, fix the step's options, replay the run."
+    if code == "checkpoint_layout_changed":
+        first = step or "FIRST_STEP"
+        return (
+            "This run was interrupted before an upgrade that regrouped its checkpoints: replay it from the "
+            f"start ('patchbay runs replay ID --from-step {first}'). Next time drain the queue or bump "
+            "runtime.app_version before such an upgrade."
+        )
     if code == "internal_error":
         return (
             "An unexpected error (a bug): report it with the run id, timestamp and the log lines of this "
