@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -86,21 +87,27 @@ def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) ->
 
 
 class FakeJira:
-    """Records field edits and keeps issue properties, like Jira Cloud's REST API v3."""
+    """Records issue edits and keeps issue properties, like Jira's REST API (v3 Cloud, v2 Data Center).
+
+    GET /issue/KEY?fields=F&properties=P returns the fields and properties asked for; an edit
+    (PUT /issue/KEY) sets its ``fields`` and its ``properties`` in one request; the per-property
+    endpoints (/issue/KEY/properties/P) work as well.
+    """
 
     def __init__(self) -> None:
         self.properties: dict[tuple[str, str], Any] = {}
         self.lock = threading.Lock()
         self.server = FakeServer(self.handle)
-        self.fail_field_puts: list[Reply] = []  # answers for the next field PUTs, in order (fault injection)
-        self.accepted: list[Recorded] = []  # field PUTs answered with 204
+        self.fail_field_puts: list[Reply] = []  # answers for the next field edits, in order (fault injection)
+        self.accepted: list[Recorded] = []  # edits with fields answered with 204
         self.fields: dict[str, dict[str, Any]] = {}  # issue key -> fields written
-        self.put_gate = threading.Event()  # clear it to hold field PUTs until it is set again
+        self.put_gate = threading.Event()  # clear it to hold field edits until it is set again
         self.put_gate.set()
         self.put_arrived = threading.Event()
 
     def handle(self, req: Recorded) -> Reply:
-        if req.method == "PUT" and "/properties/" not in req.path:
+        edits_fields = _edits_fields(req)
+        if edits_fields:
             self.put_arrived.set()
             self.put_gate.wait(timeout=60)
         prop = re.match(r"^/rest/api/[23]/issue/([^/]+)/properties/([^/?]+)", req.path)
@@ -115,21 +122,47 @@ class FakeJira:
                 return 200, {}, b""
             issue = re.match(r"^/rest/api/[23]/issue/([^/?]+)", req.path)
             if issue and req.method == "PUT":
-                if self.fail_field_puts:
+                if edits_fields and self.fail_field_puts:
                     return self.fail_field_puts.pop(0)
-                self.accepted.append(req)
-                self.fields.setdefault(issue.group(1), {}).update(req.json().get("fields", {}))
+                body = req.json()
+                if edits_fields:
+                    self.accepted.append(req)
+                    self.fields.setdefault(issue.group(1), {}).update(body["fields"])
+                for entry in body.get("properties", []):
+                    self.properties[(issue.group(1), entry["key"])] = entry["value"]
                 return 204, {}, b""
             if issue and req.method == "GET":
-                return json_reply(200, {"key": issue.group(1), "fields": self.fields.get(issue.group(1), {})})
+                query = parse_qs(urlsplit(req.path).query)
+                wanted = ",".join(query.get("fields", [])).split(",")
+                asked = ",".join(query.get("properties", [])).split(",")
+                fields = self.fields.get(issue.group(1), {})
+                return json_reply(
+                    200,
+                    {
+                        "key": issue.group(1),
+                        "fields": {f: fields.get(f) for f in wanted if f},
+                        "properties": {
+                            p: self.properties[(issue.group(1), p)]
+                            for p in asked
+                            if (issue.group(1), p) in self.properties
+                        },
+                    },
+                )
         return json_reply(404, {"errorMessages": [f"no route {req.method} {req.path}"]})
 
     def field_writes(self) -> list[Recorded]:
-        return [
-            r
-            for r in self.server.requests
-            if r.method == "PUT" and "/properties/" not in r.path and "/issue/" in r.path
-        ]
+        """Every edit that set a field (answered or not)."""
+        return [r for r in self.server.requests if _edits_fields(r)]
+
+
+def _edits_fields(req: Recorded) -> bool:
+    if req.method != "PUT" or "/properties/" in req.path or "/issue/" not in req.path:
+        return False
+    try:
+        body = req.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and bool(body.get("fields"))
 
 
 class FakeOpenAI:

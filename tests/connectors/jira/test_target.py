@@ -28,47 +28,46 @@ SUMMARY = "User cannot log in after the SSO change.\n\nLikely cause: IdP certifi
 
 
 class FakeJira:
-    """Answers like Jira's issue and issue-property endpoints and records every request."""
+    """Answers like Jira's issue endpoint (GET with ?fields=&properties=, PUT edits that set fields
+    and properties together) and records every request."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.fields: dict[str, dict[str, Any]] = {}
         self.properties: dict[tuple[str, str], Any] = {}
-        self.fail: dict[tuple[str, str], httpx.Response] = {}  # (method, "field"|"property") -> response
+        self.fail: dict[str, httpx.Response] = {}  # method -> the next answer to it
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        parts = request.url.path.split("/")  # ['', 'rest', 'api', '3', 'issue', KEY, ('properties', PROP)]
-        key = parts[5]
-        kind = "property" if len(parts) > 6 else "field"
-        if (request.method, kind) in self.fail:
-            return self.fail.pop((request.method, kind))
-        if kind == "property":
-            prop = (key, parts[7])
-            if request.method == "GET":
-                if prop not in self.properties:
-                    return httpx.Response(404, json={"errorMessages": ["The property was not found."]})
-                return httpx.Response(200, json={"key": parts[7], "value": self.properties[prop]})
-            self.properties[prop] = json.loads(request.content)
-            return httpx.Response(200)
+        key = request.url.path.split("/")[5]  # ['', 'rest', 'api', '3', 'issue', KEY]
+        if request.method in self.fail:
+            return self.fail.pop(request.method)
         if request.method == "GET":
             wanted = request.url.params.get("fields", "").split(",")
+            asked = request.url.params.get("properties", "").split(",")
+            fields = self.fields.get(key, {})
             return httpx.Response(
                 200,
                 json={
                     "key": key,
-                    "fields": {f: v for f, v in self.fields.get(key, {}).items() if f in wanted},
+                    "fields": {f: fields.get(f) for f in wanted if f},
+                    "properties": {
+                        p: self.properties[(key, p)] for p in asked if (key, p) in self.properties
+                    },
                 },
             )
-        self.fields.setdefault(key, {}).update(json.loads(request.content)["fields"])
+        body = json.loads(request.content)
+        if body.get("fields"):
+            self.fields.setdefault(key, {}).update(body["fields"])
+        for entry in body.get("properties", []):
+            self.properties[(key, entry["key"])] = entry["value"]
         return httpx.Response(204)
 
-    def sent(self, method: str, kind: str = "field") -> list[httpx.Request]:
-        return [
-            r
-            for r in self.requests
-            if r.method == method and ("/properties/" in r.url.path) == (kind != "field")
-        ]
+    def sent(self, method: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == method]
+
+    def field_edits(self) -> list[httpx.Request]:
+        return [r for r in self.sent("PUT") if json.loads(r.content).get("fields")]
 
 
 def make(jira: FakeJira | None = None, **options: Any) -> JiraTarget:
@@ -100,18 +99,20 @@ def edit_issue_validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft7Validator(root)
 
 
-def test_plan_cloud_text_is_a_plain_string_put_with_masked_auth() -> None:
-    (field_put, marker_put) = make().plan(request())
-    assert field_put.method == "PUT"
-    assert field_put.url == f"{BASE}/rest/api/3/issue/SUP-42?notifyUsers=false"
-    assert field_put.json_body == {"fields": {"customfield_10050": SUMMARY}}
-    assert field_put.headers["Authorization"] == "Basic ***"
-    assert marker_put.url == f"{BASE}/rest/api/3/issue/SUP-42/properties/patchbay.writes"
+def test_plan_cloud_text_is_one_edit_of_the_field_and_the_marker_with_masked_auth() -> None:
+    (edit,) = make().plan(request())
+    assert edit.method == "PUT"
+    assert edit.url == f"{BASE}/rest/api/3/issue/SUP-42?notifyUsers=false"
+    assert edit.json_body == {
+        "fields": {"customfield_10050": SUMMARY},
+        "properties": [{"key": "patchbay.writes", "value": {"keys": ["pb1-0001"]}}],
+    }
+    assert edit.headers["Authorization"] == "Basic ***"
     assert TOKEN not in json.dumps([p.model_dump() for p in make().plan(request())])
 
 
 def test_plan_cloud_rich_is_adf_with_one_paragraph_per_block() -> None:
-    (field_put, _) = make().plan(request(field_format="rich", field="description"))
+    (field_put,) = make().plan(request(field_format="rich", field="description"))
     doc = field_put.json_body["fields"]["description"]
     assert doc["type"] == "doc" and doc["version"] == 1
     texts = [p["content"][0]["text"] for p in doc["content"]]
@@ -121,7 +122,7 @@ def test_plan_cloud_rich_is_adf_with_one_paragraph_per_block() -> None:
 @pytest.mark.parametrize("field_format", ["text", "rich"])
 def test_cloud_edit_body_validates_against_jira_openapi_schema(field_format: str) -> None:
     validator = edit_issue_validator()
-    (field_put, _) = make().plan(request(field_format=field_format))
+    (field_put,) = make().plan(request(field_format=field_format))
     validator.validate(field_put.json_body)
     assert not validator.is_valid({"fields": SUMMARY})  # the schema is really applied
 
@@ -129,11 +130,11 @@ def test_cloud_edit_body_validates_against_jira_openapi_schema(field_format: str
 def test_plan_datacenter_uses_v2_and_strings_with_wiki_markup_escaped() -> None:
     target = make(deployment="datacenter", base_url="https://jira.example.org/jira/", auth=None)
     event = json.loads((FIXTURES / "issue_created.json").read_text())
-    (text_put, _) = target.plan(request(event=event))
+    (text_put,) = target.plan(request(event=event))
     assert text_put.url == "https://jira.example.org/jira/rest/api/2/issue/BBCOM-1398?notifyUsers=false"
-    assert text_put.json_body == {"fields": {"customfield_10050": SUMMARY}}
+    assert text_put.json_body["fields"] == {"customfield_10050": SUMMARY}
     assert "Authorization" not in text_put.headers
-    (rich_put, _) = target.plan(
+    (rich_put,) = target.plan(
         request(event=event, text="ping [~admin] !http://x.test/a.png!", field_format="rich")
     )
     assert rich_put.json_body["fields"]["customfield_10050"] == r"ping \[~admin\] \!http://x.test/a.png\!"
@@ -143,14 +144,18 @@ def test_notify_users_drops_the_query() -> None:
     assert make(notify_users=True).plan(request())[0].url == f"{BASE}/rest/api/3/issue/SUP-42"
 
 
-async def test_write_sends_one_field_put_and_marks_the_property() -> None:
+async def test_write_is_one_read_and_one_edit_that_sets_the_field_and_the_marker_together() -> None:
     jira = FakeJira()
     outcome = await make(jira).write(request())
     assert outcome.status == "written"
-    assert len(jira.sent("PUT")) == 1
+    assert [r.method for r in jira.requests] == ["GET", "PUT"]
+    read = jira.requests[0].url
+    assert read.path == "/rest/api/3/issue/SUP-42"
+    assert read.params["fields"] == "customfield_10050" and read.params["properties"] == "patchbay.writes"
     assert jira.fields["SUP-42"] == {"customfield_10050": SUMMARY}
     assert jira.properties[("SUP-42", "patchbay.writes")] == {"keys": ["pb1-0001"]}
     assert jira.sent("PUT")[0].headers["Content-Type"] == "application/json"
+    assert [r.model_dump() for r in outcome.requests] == [p.model_dump() for p in make().plan(request())]
 
 
 async def test_second_write_with_same_key_sends_no_field_put() -> None:
@@ -159,7 +164,7 @@ async def test_second_write_with_same_key_sends_no_field_put() -> None:
     await target.write(request())
     outcome = await target.write(request(text="a different answer from a retried run"))
     assert outcome.status == "already_written"
-    assert len(jira.sent("PUT")) == 1
+    assert len(jira.sent("PUT")) == 1 and len(jira.sent("GET")) == 2
     assert jira.fields["SUP-42"]["customfield_10050"] == SUMMARY
 
 
@@ -171,17 +176,64 @@ async def test_marker_keeps_the_last_50_keys() -> None:
     assert len(keys) == 50 and keys[-1] == "pb1-new" and keys[0] == "old-11"
 
 
-async def test_crash_between_field_and_marker_does_not_write_the_field_again() -> None:
+async def test_a_failed_edit_leaves_neither_field_nor_marker_and_the_retry_writes_once() -> None:
     jira = FakeJira()
     target = make(jira)
-    jira.fail[("PUT", "property")] = httpx.Response(503)
+    jira.fail["PUT"] = httpx.Response(503)
     with pytest.raises(TargetUnavailable):
         await target.write(request())
-    retried = await target.write(request())  # the step re-runs: the field already holds this text
-    assert retried.status == "already_written"
-    assert len(jira.sent("PUT")) == 1  # checked before writing: no second field PUT
-    assert jira.properties[("SUP-42", "patchbay.writes")] == {"keys": ["pb1-0001"]}
+    assert "SUP-42" not in jira.fields and jira.properties == {}
+    assert (await target.write(request())).status == "written"
     assert (await target.write(request())).status == "already_written"
+    assert len(jira.field_edits()) == 2  # the refused one and the one that landed
+
+
+@pytest.mark.parametrize("stored", ["plain", "adf"])
+async def test_a_field_already_holding_the_text_without_a_marker_is_only_marked(stored: str) -> None:
+    # An older version wrote the field and the marker in two PUTs and could crash between them;
+    # or someone pasted the summary by hand.
+    jira = FakeJira()
+    value: Any = (
+        SUMMARY + "\n"
+        if stored == "plain"
+        else {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": SUMMARY}]}],
+        }
+    )
+    jira.fields["SUP-42"] = {"customfield_10050": value}
+    outcome = await make(jira).write(request())
+    assert outcome.status == "already_written" and "marked it" in outcome.detail
+    assert jira.field_edits() == []
+    assert jira.properties[("SUP-42", "patchbay.writes")] == {"keys": ["pb1-0001"]}
+    assert jira.fields["SUP-42"]["customfield_10050"] == value
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [{"keys": "not-a-list"}, ["pb1-0001"], {"keys": [1, None, "other"]}, "text", None],
+)
+async def test_a_hand_edited_marker_of_any_shape_reads_as_no_keys(marker: Any) -> None:
+    jira = FakeJira()
+    jira.properties[("SUP-42", "patchbay.writes")] = marker
+    assert (await make(jira).write(request())).status == "written"
+    assert jira.properties[("SUP-42", "patchbay.writes")]["keys"][-1] == "pb1-0001"
+
+
+async def test_an_issue_that_does_not_exist_says_so() -> None:
+    jira = FakeJira()
+    jira.fail["GET"] = httpx.Response(404, json={"errorMessages": ["Issue does not exist"]})
+    with pytest.raises(TargetRejected, match="issue not found or wrong base URL") as info:
+        await make(jira).write(request())
+    assert "Issue does not exist" in info.value.message
+    assert jira.sent("PUT") == []
+
+
+async def test_a_read_answer_that_is_not_json_reads_as_an_empty_issue() -> None:
+    jira = FakeJira()
+    jira.fail["GET"] = httpx.Response(200, content=b"<html>proxy page</html>")
+    assert (await make(jira).write(request())).status == "written"
 
 
 async def test_a_field_holding_other_text_is_overwritten() -> None:
@@ -193,7 +245,7 @@ async def test_a_field_holding_other_text_is_overwritten() -> None:
 
 async def test_rate_limit_is_retryable_with_retry_after() -> None:
     jira = FakeJira()
-    jira.fail[("PUT", "field")] = httpx.Response(429, headers={"Retry-After": "7"})
+    jira.fail["PUT"] = httpx.Response(429, headers={"Retry-After": "7"})
     with pytest.raises(TargetUnavailable) as info:
         await make(jira).write(request())
     assert info.value.status_code == 429 and info.value.retry_after == 7.0
@@ -203,7 +255,7 @@ async def test_rate_limit_is_retryable_with_retry_after() -> None:
 async def test_field_not_on_screen_is_rejected_with_jiras_message_and_a_hint() -> None:
     jira = FakeJira()
     message = "Field 'customfield_10050' cannot be set. It is not on the appropriate screen, or unknown."
-    jira.fail[("PUT", "field")] = httpx.Response(
+    jira.fail["PUT"] = httpx.Response(
         400, json={"errorMessages": [], "errors": {"customfield_10050": message}}
     )
     with pytest.raises(TargetRejected) as info:
@@ -220,7 +272,7 @@ async def test_field_not_on_screen_is_rejected_with_jiras_message_and_a_hint() -
 )
 async def test_auth_and_permission_errors_say_what_to_fix(status: int, phrase: str) -> None:
     jira = FakeJira()
-    jira.fail[("GET", "property")] = httpx.Response(status)
+    jira.fail["GET"] = httpx.Response(status)
     with pytest.raises(TargetRejected) as info:
         await make(jira).write(request())
     assert phrase in info.value.message and info.value.status_code == status
@@ -229,7 +281,7 @@ async def test_auth_and_permission_errors_say_what_to_fix(status: int, phrase: s
 
 async def test_missing_issue_on_field_put_reads_as_not_found() -> None:
     jira = FakeJira()
-    jira.fail[("PUT", "field")] = httpx.Response(404, json={"errorMessages": ["Issue does not exist"]})
+    jira.fail["PUT"] = httpx.Response(404, json={"errorMessages": ["Issue does not exist"]})
     with pytest.raises(TargetRejected, match="issue not found or wrong base URL"):
         await make(jira).write(request())
 
@@ -283,7 +335,7 @@ async def test_without_base_url_or_auth_write_only_plans(options: dict[str, Any]
     jira = FakeJira()
     outcome = await make(jira, **options).write(request())
     assert outcome.status == "dry_run"
-    assert outcome.requests[0].json_body == {"fields": {"customfield_10050": SUMMARY}}
+    assert outcome.requests[0].json_body["fields"] == {"customfield_10050": SUMMARY}
     assert "base_url" in outcome.detail and "auth" in outcome.detail
     assert jira.requests == []
 
@@ -317,7 +369,7 @@ def test_registry_builds_a_target() -> None:
 
 
 class _JiraHandler(BaseHTTPRequestHandler):
-    """A tiny real Jira on 127.0.0.1: stores properties, accepts field edits."""
+    """A tiny real Jira on 127.0.0.1: issue reads with properties, edits that set properties."""
 
     properties: ClassVar[dict[str, Any]] = {}
     edits: ClassVar[list[tuple[str, Any]]] = []
@@ -326,19 +378,19 @@ class _JiraHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        value = self.properties.get(self.path)
-        body = json.dumps({"key": "patchbay.writes", "value": value}).encode() if value else b""
-        self.send_response(200 if value else 404)
+        issue = self.path.split("?")[0]
+        body = json.dumps({"fields": {}, "properties": self.properties.get(issue, {})}).encode()
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
     def do_PUT(self) -> None:
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if "/properties/" in self.path:
-            self.properties[self.path] = payload
-        else:
-            self.edits.append((self.headers["Authorization"], payload))
+        issue = self.path.split("?")[0]
+        for entry in payload.get("properties", []):
+            self.properties.setdefault(issue, {})[entry["key"]] = entry["value"]
+        self.edits.append((self.headers["Authorization"], payload.get("fields")))
         self.send_response(204)
         self.end_headers()
 
@@ -357,7 +409,7 @@ async def test_write_through_the_real_http_stack_on_localhost() -> None:
         target = JiraTarget(config, registry.BuildContext(name="jira", http=http))
         assert (await target.write(request())).status == "written"
         assert (await target.write(request())).status == "already_written"
-        assert _JiraHandler.edits == [(f"Bearer {TOKEN}", {"fields": {"customfield_10050": SUMMARY}})]
+        assert _JiraHandler.edits == [(f"Bearer {TOKEN}", {"customfield_10050": SUMMARY})]
     finally:
         await http.aclose()
         server.shutdown()

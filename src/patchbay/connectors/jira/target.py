@@ -5,8 +5,12 @@ read as wiki markup by rich-text fields). URLs are built from ``base_url`` and a
 never from the event's ``issue.self`` (seen malformed, and attacker-controlled in any case).
 
 Idempotency: the idempotency keys already written are recorded in an issue property
-(``marker_property``). ``write`` reads it first; after the field PUT it appends the key. A crash
-between the two only repeats the field PUT with the same value, which is harmless.
+(``marker_property``). A write is two requests: one GET of the issue returns the field and the
+property together (``?fields=F&properties=P``), and one edit sets the field and appends the key to
+the property in the same request (the edit body's ``properties``, Cloud v3 and Data Center v2), so
+no crash can leave the field written without its marker. A field that already holds exactly this
+text (written by hand, or by an older version that sent two PUTs and crashed between them) is only
+marked.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from patchbay.auth.outbound import OAuth2Config, build_auth
 from patchbay.connectors.base import WriteRequest
 from patchbay.connectors.jira._http import raise_for_status, send
 from patchbay.connectors.jira.adf import adf_to_text, text_to_adf
-from patchbay.errors import TargetError, TargetRejected
+from patchbay.errors import TargetRejected
 from patchbay.paths import MISSING, get_path
 from patchbay.pipeline.state import HttpRequestPlan, WriteOutcome
 from patchbay.registry import BuildContext
@@ -137,12 +141,11 @@ class JiraTarget:
         return value
 
     def plan(self, request: WriteRequest) -> list[HttpRequestPlan]:
-        """The field PUT and the marker-property PUT ``write`` would send (Authorization masked).
-
-        The marker body shown holds only this write's key; ``write`` appends it to the keys already there.
+        """The edit ``write`` would send: the field and the marker property in one PUT (Authorization
+        masked). The marker shown holds only this write's key; ``write`` appends it to those already there.
         """
         key = self.issue_key(request)
-        return [self._field_plan(request, key), self._marker_plan(key, [request.idempotency_key])]
+        return [self._edit_plan(key, [request.idempotency_key], self._field_value(request))]
 
     def _issue_url(self, key: str) -> str:
         base = self.config.base_url or "https://your-site.atlassian.net"
@@ -155,7 +158,7 @@ class JiraTarget:
             headers["Authorization"] = "Basic ***" if auth.kind == "basic" else "Bearer ***"
         return headers
 
-    def _field_plan(self, request: WriteRequest, key: str) -> HttpRequestPlan:
+    def _field_value(self, request: WriteRequest) -> tuple[str, Any]:
         field = request.field
         if not field:
             raise TargetRejected(
@@ -168,23 +171,16 @@ class JiraTarget:
             value = text_to_adf(request.text)
         elif request.field_format == "rich":
             value = _WIKI_SPECIAL.sub(r"\\\1", request.text)
+        return field, value
+
+    def _edit_plan(self, key: str, keys: list[str], field: tuple[str, Any] | None) -> HttpRequestPlan:
+        """One issue edit: the field (unless None) and the marker property with ``keys`` (last 50)."""
         url = self._issue_url(key)
         if not self.config.notify_users:
             url += "?notifyUsers=false"
-        return HttpRequestPlan(
-            method="PUT", url=url, headers=self._headers(), json_body={"fields": {field: value}}
-        )
-
-    def _marker_url(self, key: str) -> str:
-        return f"{self._issue_url(key)}/properties/{quote(self.config.marker_property, safe='')}"
-
-    def _marker_plan(self, key: str, keys: list[str]) -> HttpRequestPlan:
-        return HttpRequestPlan(
-            method="PUT",
-            url=self._marker_url(key),
-            headers=self._headers(),
-            json_body={"keys": keys[-KEEP_KEYS:]},
-        )
+        body: dict[str, Any] = {} if field is None else {"fields": {field[0]: field[1]}}
+        body["properties"] = [{"key": self.config.marker_property, "value": {"keys": keys[-KEEP_KEYS:]}}]
+        return HttpRequestPlan(method="PUT", url=url, headers=self._headers(), json_body=body)
 
     # -- writing -------------------------------------------------------------------------------
     def _client(self, base_url: str, auth: BasicAuth | BearerAuth | OAuth2Config) -> httpx.AsyncClient:
@@ -223,75 +219,64 @@ class JiraTarget:
                 "${secret:JIRA_API_TOKEN}} or {kind: bearer, token}) to write to a real Jira",
             )
         key = self.issue_key(request)
+        field = self._field_value(request)
         client = self._client(base_url, auth)
         where = f"jira target {self.name!r} ({base_url}, issue {key})"
-        response = await send(client, "GET", self._marker_url(key), where=where)
-        keys: list[str] = []
-        if response.status_code != 404:
-            raise_for_status(response, where=where, api=self._api, key=key)
-            keys = _recorded_keys(response)
+        marker = self.config.marker_property
+        query = f"fields={quote(field[0], safe='')}&properties={quote(marker, safe='')}"
+        response = await send(client, "GET", f"{self._issue_url(key)}?{query}", where=where)
+        raise_for_status(response, where=where, api=self._api, key=key)
+        issue = _json_object(response)
+        keys = _recorded_keys(issue.get("properties"), marker)
         if request.idempotency_key in keys:
             return WriteOutcome(
                 target=self.name,
                 status="already_written",
                 detail=f"issue {key} already has this write ({request.idempotency_key}); nothing sent",
             )
-        field_plan = planned[0]
-        marker_plan = self._marker_plan(key, [*keys, request.idempotency_key])
-        if await self._already_holds(client, key, request, where=where):
-            # A crash between the field PUT and the marker PUT: the value is there, only mark it.
-            response = await send(client, "PUT", marker_plan.url, json=marker_plan.json_body, where=where)
-            raise_for_status(response, where=where, api=self._api, key=key)
+        keys.append(request.idempotency_key)
+        holds = _holds(issue.get("fields"), field[0], request.text)
+        # Already there (by hand, or an older version crashed between its field and marker PUTs):
+        # only mark it.
+        edit = self._edit_plan(key, keys, None if holds else field)
+        response = await send(client, "PUT", edit.url, json=edit.json_body, where=where)
+        raise_for_status(response, where=where, api=self._api, key=key)
+        if holds:
             return WriteOutcome(
                 target=self.name,
                 status="already_written",
-                requests=[marker_plan],
-                detail=f"issue {key} already holds this text in {request.field}; marked it, wrote nothing",
+                requests=[edit],
+                detail=f"issue {key} already holds this text in {field[0]}; marked it, wrote nothing",
             )
-        response = await send(client, "PUT", field_plan.url, json=field_plan.json_body, where=where)
-        raise_for_status(response, where=where, api=self._api, key=key)
-        response = await send(client, "PUT", marker_plan.url, json=marker_plan.json_body, where=where)
-        raise_for_status(response, where=where, api=self._api, key=key)
         return WriteOutcome(
-            target=self.name,
-            status="written",
-            requests=[field_plan, marker_plan],
-            detail=f"wrote {request.field} on {key}",
+            target=self.name, status="written", requests=[edit], detail=f"wrote {field[0]} on {key}"
         )
-
-    async def _already_holds(
-        self, client: httpx.AsyncClient, key: str, request: WriteRequest, *, where: str
-    ) -> bool:
-        """Check before writing: does the field already hold exactly this text? (Best effort: a failed
-        check means "no", and the write that follows reports the real error.)"""
-        if not request.field:
-            return False
-        url = f"{self.config.base_url}/rest/api/{self._api}/issue/{key}"
-        try:
-            response = await send(client, "GET", f"{url}?fields={quote(request.field, safe='')}", where=where)
-        except TargetError:
-            return False
-        if response.status_code != 200:
-            return False
-        try:
-            value = response.json().get("fields", {}).get(request.field)
-        except (ValueError, AttributeError):
-            return False
-        current = adf_to_text(value) if isinstance(value, dict) else value
-        return isinstance(current, str) and current.strip() == request.text.strip()
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client factory owns the clients."""
 
 
-def _recorded_keys(response: httpx.Response) -> list[str]:
-    # A property edited by hand may hold anything; treat an unexpected shape as "no keys yet".
+def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        value = response.json().get("value")
-    except (ValueError, AttributeError):
-        return []
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _recorded_keys(properties: Any, marker: str) -> list[str]:
+    """The idempotency keys in the issue's marker property; a property edited by hand may hold
+    anything, and an unexpected shape reads as "no keys yet"."""
+    value = properties.get(marker) if isinstance(properties, dict) else None
     keys = value.get("keys") if isinstance(value, dict) else None
     return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
+def _holds(fields: Any, field: str, text: str) -> bool:
+    """Does the field already hold exactly this text (plain or as Atlassian Document Format)?"""
+    value = fields.get(field) if isinstance(fields, dict) else None
+    current = adf_to_text(value) if isinstance(value, dict) else value
+    return isinstance(current, str) and current.strip() == text.strip()
 
 
 def build(config: Config, ctx: BuildContext) -> JiraTarget:
