@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from patchbay.http import HttpClientFactory
 from patchbay.observability.alert_config import AlertChannel, AlertRule, AlertsConfig, OutputChecks
-from patchbay.observability.alerts import AlertEngine, output_problems
+from patchbay.observability.alerts import MAX_WINDOW_RUNS, AlertEngine, output_problems
 from patchbay.pipeline.state import ModelAnswer, RunState
 
 GOOD = "EU customers cannot check out since the deploy. Retrying does not help and support is waiting."
@@ -164,3 +165,46 @@ def test_rate_thresholds_are_shares() -> None:
         AlertRule(name="x", kind="error_rate", threshold=20)
     with pytest.raises(ValueError, match="url"):
         AlertChannel(type="slack")
+
+
+@pytest.mark.parametrize("kind", ["latency_p95", "error_rate", "fallback_rate"])
+def test_windows_kept_up_to_date_match_a_full_recount_of_the_window(kind: str) -> None:
+    # The windows are maintained incrementally (a count, a sorted list): after every run the value an
+    # alert reports must equal the one computed from scratch over the runs inside window_s.
+    rng = random.Random(7)
+    rule = AlertRule(
+        name="r", kind=kind, threshold=0.5 if kind != "latency_p95" else 4.5, window_s=30, min_runs=1
+    )
+    clock = Clock()
+    alerts = engine(rule, clock)
+    history: list[tuple[float, float, bool, bool]] = []
+    for _ in range(400):
+        clock.now += rng.choice([0.1, 0.5, 1.0, 3.0, 12.0])
+        seconds, failed, fallback = (
+            rng.choice([0.5, 1.0, 2.0, 5.0, 9.0]),
+            rng.random() < 0.4,
+            rng.random() < 0.4,
+        )
+        history.append((clock.now, seconds, failed, fallback))
+        alerts.observe(run(seconds, fallback=fallback), "failed" if failed else "succeeded")
+        inside = [h for h in history if clock.now - h[0] <= rule.window_s]
+        window = alerts._windows[("r", "pilot")]
+        assert len(window) == len(inside)
+        if kind == "latency_p95":
+            ordered = sorted(h[1] for h in inside)
+            expected = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        else:
+            expected = sum(1 for h in inside if h[2 if kind == "error_rate" else 3]) / len(inside)
+        assert window.measure() == pytest.approx(expected)
+
+
+def test_a_window_never_holds_more_than_its_cap_of_runs() -> None:
+    rule = AlertRule(name="slow", kind="latency_p95", threshold=5, window_s=3600, min_runs=1)
+    clock = Clock()
+    alerts = engine(rule, clock)
+    for n in range(MAX_WINDOW_RUNS + 500):
+        clock.now += 0.001  # 1,000 runs/s: 10,500 runs inside one hour
+        alerts.observe(run(1.0 if n < 500 else 2.0), "succeeded")
+    window = alerts._windows[("slow", "pilot")]
+    assert len(window) == MAX_WINDOW_RUNS
+    assert window.measure() == 2.0  # the oldest 500 (1 s each) left the window

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ _ENGLISH_WORDS = (
     "have had after before when while but if so user users customer customers ticket error issue"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
+# A rule's window keeps at most this many runs (the most recent): a share or a p95 over 10,000 runs
+# is as good as over all of them, and memory stays bounded at any rate.
+MAX_WINDOW_RUNS = 10_000
+_FLAGS = {"error_rate": "failed", "fallback_rate": "fallback", "abnormal_output": "abnormal"}
 
 
 def output_problems(state: RunState, checks: OutputChecks) -> list[str]:
@@ -70,6 +75,44 @@ class _Sample:
     abnormal: bool
 
 
+class _Window:
+    """One rule's sliding window over one integration's runs, with what the rule measures kept up to
+    date as runs come and go: a count for the share rules, a sorted list for the p95 rule. Each run
+    costs O(log n) (plus a memmove for the p95), not a pass over the whole window."""
+
+    def __init__(self, rule: AlertRule) -> None:
+        self.window_s = rule.window_s
+        self.flag = _FLAGS.get(rule.kind)  # None: the latency rule
+        self.samples: deque[_Sample] = deque()
+        self.flagged = 0
+        self.ordered: list[float] = []
+
+    def add(self, sample: _Sample) -> None:
+        self.samples.append(sample)
+        self._count(sample, 1)
+        while self.samples and (
+            sample.at - self.samples[0].at > self.window_s or len(self.samples) > MAX_WINDOW_RUNS
+        ):
+            self._count(self.samples.popleft(), -1)
+
+    def _count(self, sample: _Sample, sign: int) -> None:
+        if self.flag is not None:
+            self.flagged += sign * bool(getattr(sample, self.flag))
+        elif sign > 0:
+            insort(self.ordered, sample.seconds)
+        else:
+            del self.ordered[bisect_left(self.ordered, sample.seconds)]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def measure(self) -> float:
+        """The share of flagged runs, or the p95 duration in seconds."""
+        if self.flag is not None:
+            return self.flagged / len(self.samples)
+        return self.ordered[min(len(self.ordered) - 1, int(0.95 * len(self.ordered)))]
+
+
 @dataclass
 class _RuleState:
     firing: bool = False
@@ -94,8 +137,7 @@ class AlertEngine:
         self._http = http
         self._clock = clock
         self._environment = environment
-        self._window = max((r.window_s for r in config.rules), default=300.0)
-        self._samples: dict[str, deque[_Sample]] = {}
+        self._windows: dict[tuple[str, str], _Window] = {}  # (rule name, integration)
         self._states: dict[tuple[str, str], _RuleState] = {}
         self._lock = threading.Lock()
         self.sent: list[dict[str, Any]] = []  # the last alerts, for tests and the console (bounded)
@@ -113,34 +155,34 @@ class AlertEngine:
             abnormal=bool(problems),
         )
         with self._lock:
-            window = self._samples.setdefault(state.integration, deque())
-            window.append(sample)
-            while window and sample.at - window[0].at > self._window:
-                window.popleft()
             changes = [
                 c
                 for rule in self.config.rules
                 if rule.integration in (None, state.integration)
-                for c in [self._evaluate(rule, state.integration, sample.at)]
+                for c in [self._evaluate(rule, state.integration, sample)]
                 if c is not None
             ]
         return changes
 
-    def _evaluate(self, rule: AlertRule, integration: str, now: float) -> dict[str, Any] | None:
-        samples = [s for s in self._samples.get(integration, ()) if now - s.at <= rule.window_s]
+    def _evaluate(self, rule: AlertRule, integration: str, sample: _Sample) -> dict[str, Any] | None:
         key = (rule.name, integration)
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window(rule)
+        window.add(sample)
         current = self._states.setdefault(key, _RuleState())
-        if len(samples) < rule.min_runs:
+        if len(window) < rule.min_runs:
             return None
-        value = _measure(rule, samples)
+        value = window.measure()
+        now = sample.at
         breached = value > rule.threshold
         if breached and not current.firing and now - current.resolved_at >= rule.cooldown_s:
             current.firing = True
-            return self._emit("firing", rule, integration, value, len(samples))
+            return self._emit("firing", rule, integration, value, len(window))
         if not breached and current.firing:
             current.firing = False
             current.resolved_at = now
-            return self._emit("resolved", rule, integration, value, len(samples))
+            return self._emit("resolved", rule, integration, value, len(window))
         return None
 
     def _emit(self, state: str, rule: AlertRule, integration: str, value: float, runs: int) -> dict[str, Any]:
@@ -180,11 +222,3 @@ class AlertEngine:
                         response.raise_for_status()
                 except Exception as exc:  # an alert must never break a run
                     log.error("alert.delivery_failed", channel=channel.type, error=type(exc).__name__)
-
-
-def _measure(rule: AlertRule, samples: list[_Sample]) -> float:
-    if rule.kind == "latency_p95":
-        ordered = sorted(s.seconds for s in samples)
-        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    flag = {"error_rate": "failed", "fallback_rate": "fallback", "abnormal_output": "abnormal"}[rule.kind]
-    return sum(1 for s in samples if getattr(s, flag)) / len(samples)
