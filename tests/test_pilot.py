@@ -72,4 +72,4 @@ def test_demo_summarizes_the_example_ticket_without_leaking(tmp_path: Path) -> N
         and "<SECRET_1>" in result["prompt"]
     )
     assert result["write"]["status"] == "dry_run"
-    assert result["write"]["requests"][0]["json_body"] == {"fields": {"customfield_10050": summary}}
+    assert result["write"]["requests"][0]["json_body"]["fields"] == {"customfield_10050": summary}

@@ -120,7 +120,8 @@ def test_run_json_sanitizes_and_shows_the_jira_request(project: Path, runner: Cl
     assert data["write"]["status"] == "dry_run"
     put = data["write"]["requests"][0]
     assert put["method"] == "PUT" and put["url"].endswith("/rest/api/3/issue/SUP-1398?notifyUsers=false")
-    assert put["json_body"] == {"fields": {"customfield_10050": data["summary"]}}
+    assert put["json_body"]["fields"] == {"customfield_10050": data["summary"]}
+    assert put["json_body"]["properties"][0]["key"] == "patchbay.writes"
     assert set(data["timings_ms"]) == {
         "validate",
         "select",

@@ -121,3 +121,18 @@ def test_openfeature_provider_drives_the_mode(tmp_path: Path) -> None:
         assert decision.outcome == "shadow" and decision.source == "openfeature"
     finally:
         api.clear_providers()
+
+
+def test_in_memory_says_when_a_decision_needs_no_database_read(flags: Flags) -> None:
+    rollout = RolloutConfig(mode="on")
+    assert not flags.in_memory("pilot")  # nothing cached yet: the first decision reads the database
+    flags.decide("pilot", rollout, event("SUP-1"))
+    assert flags.in_memory("pilot")
+    time.sleep(0.25)  # past cache_s (0.2)
+    assert not flags.in_memory("pilot")
+    flags.decide("pilot", rollout, event("SUP-1"))
+    flags.set("pilot", mode="off")  # a change made here drops the cached value at once
+    assert not flags.in_memory("pilot")
+    openfeature = Flags(flags._engine, FlagsConfig(source="openfeature"))
+    openfeature.decide("pilot", rollout, event("SUP-1"))
+    assert not openfeature.in_memory("pilot")  # a provider may do I/O on every decision

@@ -45,9 +45,16 @@ def read_event(path: Path) -> dict[str, Any]:
     return data
 
 
-def run_store_for(project: Any) -> RunStore:
-    """The run-record store of a project: SQLite in the data folder, or PostgreSQL to scale out."""
-    return RunStore(resolve(project).runs_url, synchronous=project.config.storage.sqlite_synchronous)
+def run_store_for(project: Any, *, pre_ping: bool = True) -> RunStore:
+    """The run-record store of a project: SQLite in the data folder, or PostgreSQL to scale out.
+
+    ``pre_ping=False`` for workers: every store write of a run retries on a dead connection anyway.
+    """
+    return RunStore(
+        resolve(project).runs_url,
+        synchronous=project.config.storage.sqlite_synchronous,
+        pre_ping=pre_ping,
+    )
 
 
 def result_json(state: RunState, status: str, failure: StepFailure | None) -> dict[str, Any]:

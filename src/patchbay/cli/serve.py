@@ -120,7 +120,7 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     with user_errors():
         runtime = build_runtime(project)
-        store = run_store_for(project)
+        store = run_store_for(project, pre_ping=False)
         engine = DurableEngine(runtime, store, executor_id=executor_id, role="worker")
         engine.launch()
     if metrics_port is not None:

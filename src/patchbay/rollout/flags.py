@@ -77,6 +77,15 @@ class Flags:
             self._cache[integration] = (now, value)
         return value
 
+    def in_memory(self, integration: str) -> bool:
+        """True when a decision for ``integration`` needs no I/O now (its override is cached and fresh,
+        and no OpenFeature provider is asked): callers on an event loop can then decide inline."""
+        if self.config.source == "openfeature":
+            return False
+        with self._lock:
+            cached = self._cache.get(integration)
+        return cached is not None and time.monotonic() - cached[0] < self.config.cache_s
+
     def set(
         self,
         integration: str,

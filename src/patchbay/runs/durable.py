@@ -173,6 +173,11 @@ class DurableEngine:
             }
             if sys_engine is not None:
                 config["system_database_engine"] = sys_engine
+            else:
+                # No ping before every checkout (DBOS's default): a checkpointed run makes ~6 queries, and
+                # each ping is one more round trip. After a PostgreSQL restart the first query on a dead
+                # connection fails, SQLAlchemy drops the pool, and DBOS retries it on a new connection.
+                config["db_engine_kwargs"] = {"pool_pre_ping": False}
             _engine = self
             DBOS(config=config)
             DBOS.launch()
@@ -424,6 +429,12 @@ async def _with_db_retry(call: Callable[..., T], *args: Any, **kwargs: Any) -> T
     raise AssertionError("unreachable")
 
 
+async def _inline_or_thread(inline: bool, call: Callable[..., T], *args: Any) -> T:
+    """``call`` right here when it needs no I/O (a thread hop costs more than the call), else in a
+    worker thread with database retries."""
+    return call(*args) if inline else await _with_db_retry(call, *args)
+
+
 @dataclass(frozen=True)
 class _Start:
     """What the first group records before its steps: the run is running, and its rollout decision."""
@@ -451,15 +462,21 @@ async def _run_group(
             executor_id=engine.executor_id,
         )
         rollout = integ.spec.config.rollout
-        decision = await _with_db_retry(engine.flags.decide, integration, rollout, state.event)
+        decision = await _inline_or_thread(
+            engine.flags.in_memory(integration), engine.flags.decide, integration, rollout, state.event
+        )
         state = state.model_copy(update={"flag": decision})
         if not decision.run:
             return state
     for index in indices:
         step = integ.steps[index]
         if step.name == "write" and not state.dry_run and state.flag is not None:
-            allowed = await _with_db_retry(
-                engine.flags.writes_allowed, integration, integ.spec.config.rollout, state.flag
+            allowed = await _inline_or_thread(
+                engine.flags.in_memory(integration),
+                engine.flags.writes_allowed,
+                integration,
+                integ.spec.config.rollout,
+                state.flag,
             )
             if not allowed:  # shadow mode, or the kill switch flipped while this run was under way
                 state = state.model_copy(update={"dry_run": True})

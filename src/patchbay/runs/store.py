@@ -107,14 +107,17 @@ def _now() -> datetime:
 class RunStore:
     """Reads and writes run records. Thread safe (one SQLAlchemy engine, short transactions)."""
 
-    def __init__(self, url: str, *, synchronous: str = "normal") -> None:
+    def __init__(self, url: str, *, synchronous: str = "normal", pre_ping: bool = True) -> None:
         url = sqlalchemy_url(url)
         self.url = url
-        # pool_pre_ping: a restarted PostgreSQL leaves dead connections. hide_parameters: an error must
-        # never print the event or the state (they hold ticket text) into a log or a terminal.
+        # pool_pre_ping: a restarted PostgreSQL leaves dead connections; a ping per checkout finds them
+        # (one round trip each). Without it (workers, whose run-record writes retry on connection
+        # errors) the first query on a dead connection fails and SQLAlchemy drops the whole pool.
+        # hide_parameters: an error must never print the event or the state (they hold ticket text)
+        # into a log or a terminal.
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if not url.startswith("sqlite"):
-            kwargs["pool_pre_ping"] = True  # PostgreSQL only: a SQLite file connection cannot go stale
+            kwargs["pool_pre_ping"] = pre_ping  # a SQLite file connection cannot go stale
         else:
             enable_wal(url)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
