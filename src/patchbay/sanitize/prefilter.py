@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import threading
 from typing import Any, NamedTuple
 
@@ -159,39 +158,42 @@ class _Engine:
             elements=len(self.patterns),
             flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if p.width == 0 else 0 for p in self.patterns],
         )
+        self._plan = [(p.name, p.width) for p in self.patterns]
         self._local = threading.local()
 
     def scan(self, text: str) -> Hits:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:  # scans release the GIL: each thread needs its own scratch space
             scratch = self._local.scratch = hyperscan.Scratch(self.database)
+        buffer = encode(text)
         found: list[tuple[int, int, int]] = []
-        self.database.scan(encode(text), match_event_handler=_collect, context=found, scratch=scratch)
+        self.database.scan(buffer, match_event_handler=_collect, context=found, scratch=scratch)
         starts: dict[str, list[int]] = {}
         regions: dict[str, list[tuple[int, int]]] = {}
-        patterns = self.patterns
-        backwards = ""
-        for pattern_id, start, end in sorted(found):
-            pattern = patterns[pattern_id]
+        plan = self._plan
+        phone_mask = b""
+        for pattern_id, start, end in found:
+            name, width = plan[pattern_id]
             # Buffer offsets are text offsets + 1 (the leading newline). A context character at
             # buffer offset `start` means a match can begin at text offset `start`.
-            if pattern.width > 0:
-                starts.setdefault(pattern.name, []).append(end - pattern.width)
-            elif pattern.width == 0:
-                starts.setdefault(pattern.name, []).append(start)
-            else:  # a run of phone characters that ends before the character at buffer offset end - 1
-                # Its start: the run matched backwards, on the reversed text (runs are short, and
-                # the regex engine only scans forwards).
-                backwards = backwards or text[::-1]
-                run_end = end - 2
-                run = _PHONE_RUN.match(backwards, len(text) - run_end)
-                run_start = run_end - (run.end() - run.start()) if run is not None else run_end
-                regions.setdefault(pattern.name, []).append((run_start, run_end))
+            if width > 0:
+                starts.setdefault(name, []).append(end - width)
+            elif width == 0:
+                starts.setdefault(name, []).append(start)
+            else:
+                # A run of phone characters closed by the character at buffer offset end - 1; it
+                # opens after the last other character before that (the leading newline at worst).
+                phone_mask = phone_mask or buffer.translate(_PHONE_MASK)
+                regions.setdefault(name, []).append((phone_mask.rfind(b"0", 0, end - 1), end - 2))
+        for offsets in starts.values():
+            offsets.sort()
+        for runs in regions.values():
+            runs.sort()
         return Hits(starts, regions)
 
 
-# The phone characters of the pattern above, in Python: ASCII ones, and non-ASCII digits and spaces.
-_PHONE_RUN = re.compile(r"(?:[0-9+()./ \-]|(?![\x00-\x7f])[\d\s])*")
+# Per byte of the encoding: b"1" for the phone characters of the pattern above, b"0" for the rest.
+_PHONE_MASK = bytes(0x31 if byte in b"0123456789+()./ -\x81\x83" else 0x30 for byte in range(256))
 
 
 def _collect(pattern_id: int, start: int, end: int, flags: int, found: list[tuple[int, int, int]]) -> None:
