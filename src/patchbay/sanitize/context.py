@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 
+from patchbay.sanitize import prefilter
 from patchbay.sanitize.scan import exact_triggers, line_starts, lower, matches_at, triggers
 from patchbay.sanitize.spans import Span
 
@@ -168,7 +169,8 @@ class AddressDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every street address in ``text``."""
-        for m in _ADDRESS.finditer(text):
+        starts = prefilter.starts(text, "address")
+        for m in _ADDRESS.finditer(text) if starts is None else matches_at(_ADDRESS, text, starts):
             yield Span(m.start(), m.end(), "address", m.group())
         label_at = triggers(text, _ADDRESS_LABEL_TRIGGERS)
         labels = (

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import phonenumbers
 
+from patchbay.sanitize import prefilter
 from patchbay.sanitize.scan import matches_at
 from patchbay.sanitize.spans import Span
 
@@ -73,6 +74,18 @@ _CANDIDATE = re.compile(
 _FALLBACK_REGIONS = ("GB", "DE", "FR", "IN", "AU", "CA", "ES", "IT", "NL", "BR", "MX", "JP", "IE", "CH")
 
 
+def _candidates(text: str) -> Iterator[re.Match[str]]:
+    """``_CANDIDATE.finditer(text)``, searched only in the runs of phone characters that hold 7+
+    digits (see :mod:`~patchbay.sanitize.prefilter`): a candidate cannot cross a run's ends, and
+    the pattern has no lookahead that the cut-off ``endpos`` could change."""
+    runs = prefilter.regions(text, "phone")
+    if runs is None:
+        yield from _CANDIDATE.finditer(text)
+        return
+    for start, end in runs:
+        yield from _CANDIDATE.finditer(text, start, end)
+
+
 class PhoneDetector:
     """Phone numbers in international (``+44 20 7946 0958``) and national formats for ``region``.
 
@@ -87,7 +100,7 @@ class PhoneDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every valid phone number in ``text`` that does not look like an id, a date or a version."""
-        for cand in _CANDIDATE.finditer(text):
+        for cand in _candidates(text):
             offset = cand.start()
             window = cand.group()
             if self._cheap_reject(text, offset, cand.end(), window):
@@ -236,7 +249,8 @@ class CardDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every card number in ``text``; the canonical form is the digits alone."""
-        for m in _CARD.finditer(text):
+        starts = prefilter.starts(text, "card")
+        for m in _CARD.finditer(text) if starts is None else matches_at(_CARD, text, starts):
             raw = m.group()
             separators = {ch for ch in raw if not ch.isdigit()}
             if len(separators) > 1:  # "4111-1111 1111-1111" is two numbers glued, not one card

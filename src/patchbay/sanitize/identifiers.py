@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from patchbay.sanitize import prefilter
 from patchbay.sanitize.scan import matches_at, present, triggers
 from patchbay.sanitize.spans import Span
 
@@ -48,7 +49,8 @@ class IbanDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every valid IBAN in ``text``; a trailing group that breaks the checksum is left out."""
-        for m in _IBAN.finditer(text):
+        starts = prefilter.starts(text, "iban")
+        for m in _IBAN.finditer(text) if starts is None else matches_at(_IBAN, text, starts):
             raw = m.group()
             # The last group may be a following word ("DE89 3704 ... 00 THEN"): try shorter cuts too.
             while raw:
@@ -80,7 +82,8 @@ class SsnDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every plausible SSN in ``text``."""
-        for m in _SSN.finditer(text):
+        starts = prefilter.starts(text, "ssn")
+        for m in _SSN.finditer(text) if starts is None else matches_at(_SSN, text, starts):
             area, sep, group, serial = m.groups()
             if not ssn_valid(area, group, serial):
                 continue
@@ -103,7 +106,8 @@ class IpDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every IPv4 or IPv6 address in ``text``."""
-        for m in _IPV4.finditer(text):
+        starts = prefilter.starts(text, "ipv4")
+        for m in _IPV4.finditer(text) if starts is None else matches_at(_IPV4, text, starts):
             try:
                 ipaddress.IPv4Address(m.group())
             except ValueError:

@@ -118,7 +118,7 @@ def _set_id(needles: tuple[str, ...]) -> tuple[_Needles, int | None]:
 class _Index:
     """What several detectors need from one text: its lower-cased form and trigger offsets."""
 
-    __slots__ = ("folded", "found", "lowered", "needles", "starts", "text")
+    __slots__ = ("folded", "found", "lowered", "needles", "prefiltered", "starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -129,6 +129,7 @@ class _Index:
         self.needles: _Needles | None = None
         self.starts: dict[int, set[int]] = {}
         self.found: frozenset[str] = frozenset()
+        self.prefiltered: object = None  # prefilter.Hits, worked out by that module on first ask
 
     def hits(self, needles: tuple[str, ...]) -> list[int] | None:
         """Sorted offsets of ``needles`` in the lower-cased text; None for a set with no shared pass."""
@@ -159,6 +160,11 @@ def _index(text: str) -> _Index:
         return last
     _last = last = _Index(text)
     return last
+
+
+def index_of(text: str) -> _Index:
+    """The shared per-text index (see :func:`_index`), for modules that keep their own results in it."""
+    return _index(text)
 
 
 def forget(text: str) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from patchbay.sanitize import prefilter
 from patchbay.sanitize.replace import PLACEHOLDER
 from patchbay.sanitize.scan import lower, matches_at, present, triggers
 from patchbay.sanitize.spans import Span
@@ -270,6 +271,9 @@ class EntropyDetector:
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every random-looking token in ``text``."""
-        for m in matches_at(_TOKEN, text, [run.start() for run in _TOKEN_RUN.finditer(text)]):
+        starts = prefilter.starts(text, "token")
+        if starts is None:
+            starts = [run.start() for run in _TOKEN_RUN.finditer(text)]
+        for m in matches_at(_TOKEN, text, starts):
             if looks_random(m.group(), min_entropy=self.min_entropy):
                 yield Span(m.start(), m.end(), "secret", m.group())

@@ -1,0 +1,252 @@
+"""One hyperscan pass per text that tells the digit-led detectors where they can match.
+
+Card numbers, SSNs, IPv4 addresses, IBANs, street addresses, random tokens and phone candidates
+start with a character class and fail at a lookbehind on most digits; Python's engine still tries
+each of them at every digit, 6-21 µs per pattern on a ticket. Hyperscan (Intel's SIMD matcher,
+``pip install hyperscan``) finds all of them in one pass of ~10 µs, and the Python pattern then
+runs only where a match can begin (:func:`starts`, for :func:`~patchbay.sanitize.scan.matches_at`)
+or inside the runs of characters that can hold one (:func:`regions`, for ``finditer(text, a, b)``).
+Without hyperscan both return None and the detectors scan the whole text: same findings, slower.
+
+Why the findings cannot change: each hyperscan pattern here describes a SUPERSET of what its Python
+pattern matches, and reports the one offset where such a match begins.
+
+- Hyperscan matches bytes, so the text is encoded one byte per character: ASCII as itself, every
+  other character as a byte that names its class in Python's ``re`` (``\\d``: a Unicode decimal
+  digit; ``\\w``: any other alphanumeric; ``\\s``: whitespace; anything else). Offsets therefore
+  equal ``str`` offsets, and ``\\d``, ``\\w``, ``\\s`` and their complements translate exactly.
+- A lookbehind that rules out a character before the match (``(?<![\\w-])``) becomes a consumed
+  context character that is anything but those, and the text is framed by a newline on each side
+  (a newline passes every such lookbehind, as "no character" does), so a match of the Python
+  pattern at ``p`` means a hyperscan match whose context character sits at ``p - 1``.
+- Lookaheads, word boundaries, backreferences and the tails of the patterns are dropped (a shorter
+  pattern matches more), and each hyperscan pattern is built so that the context character is the
+  only possible start for a given end (the part after it is a fixed number of digits or groups
+  bounded by characters the context class excludes), so hyperscan's leftmost start of match is it.
+
+The test suite checks all of this against the plain scans on generated and mutated texts
+(``tests/sanitize/test_prefilter.py``); ``PATCHBAY_NO_HYPERSCAN=1`` switches the prefilter off.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import threading
+from typing import Any, NamedTuple
+
+from patchbay.sanitize import scan
+
+hyperscan: Any
+try:
+    import hyperscan
+except ImportError:  # another platform without a wheel: the detectors scan the whole text
+    hyperscan = None
+
+# Bytes that stand for non-ASCII characters, by their class in Python's re (see the docstring).
+_OTHER, _DIGIT, _WORD, _SPACE = b"\x80", b"\x81", b"\x82", b"\x83"
+
+
+def _class_byte(ch: str) -> bytes:
+    if ch.isdecimal():  # re's \d is Unicode category Nd, which is what isdecimal() tests
+        return _DIGIT
+    if ch.isalnum():  # re's \w: isalnum() or "_"
+        return _WORD
+    if ch.isspace():
+        return _SPACE
+    return _OTHER
+
+
+def _classify(error: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start : error.end]
+    return b"".join(map(_class_byte, chunk)), error.end
+
+
+_ERRORS = "patchbay.sanitize.prefilter"
+codecs.register_error(_ERRORS, _classify)
+
+
+def encode(text: str) -> bytes:
+    """``text`` as hyperscan sees it: one byte per character, framed by a newline on each side."""
+    return ("\n" + text + "\n").encode("ascii", _ERRORS)
+
+
+# Character classes in that encoding: re's \d, \w (with "_") and the bytes a non-ASCII character can be.
+D = rb"[0-9\x81]"
+W = rb"A-Za-z0-9_\x81\x82"
+
+
+def _bytes_of(pattern: str) -> bytes:
+    """A Python pattern's text as bytes, each non-ASCII literal replaced by its class byte."""
+    return pattern.encode("ascii", _ERRORS)
+
+
+class Prefilter(NamedTuple):
+    """One hyperscan pattern: the detector ``name`` that asks for it, and how its report is read."""
+
+    name: str
+    expression: bytes
+    width: int = 0
+    """How a report gives the offset where a match can begin: 0, hyperscan's start of match (the
+    context character's offset; tracking it costs hyperscan time); above 0, the pattern's fixed
+    length, counted back from the end; -1, the report is the end of a run of phone characters."""
+
+
+def _street_suffixes() -> bytes:
+    from patchbay.sanitize.context import _SUFFIXES  # context imports this module
+
+    return _bytes_of(_SUFFIXES)
+
+
+def prefilters() -> list[Prefilter]:
+    """The patterns, one per detector that uses them; each comment names the Python pattern."""
+    phone = rb"0-9\x81+()./ \-\x83"  # what a phone candidate consists of (\x83: U+00A0 and other spaces)
+    return [
+        # detectors._CARD: \d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-]), cut to 13 digits.
+        Prefilter("card", rb"[^" + W + rb"\-]" + D + rb"(?:[ \-]?" + D + rb"){12}"),
+        # identifiers._SSN: (\d(?<![\w-]\d)\d{2})([- ]?)(\d{2})\2(\d{4})(?![\w-]), separators unpaired.
+        Prefilter("ssn", rb"[^" + W + rb"\-]" + D + rb"{3}[\- ]?" + D + rb"{2}[\- ]?" + D + rb"{4}"),
+        # identifiers._IPV4: \d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d), cut to one digit.
+        Prefilter("ipv4", rb"[^" + W + rb".]" + D + rb"{1,3}\." + D + rb"{1,3}\." + D + rb"{1,3}\." + D),
+        # identifiers._IBAN: [A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}..., cut to two groups.
+        Prefilter("iban", rb"[^" + W + rb"][A-Z]{2}" + D + rb"{2}(?: ?[A-Z0-9]{4}){2}"),
+        # context._ADDRESS: \d(?<!\w\d)\d{0,5}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){0,4}(?:suffix),
+        # cut after the suffix; no digit can occur between the number and the suffix.
+        Prefilter(
+            "address",
+            rb"[^"
+            + W
+            + rb"]"
+            + D
+            + rb"{1,6}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'\-]*[ \t]+){0,4}(?:"
+            + _street_suffixes()
+            + rb")",
+        ),
+        # secret_formats._TOKEN: (?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., cut to 24 characters.
+        Prefilter("token", rb"[^" + W + rb"/+.=\-][A-Za-z0-9_+/\-]{24}", width=25),
+        # detectors._CANDIDATE: 7+ digits among phone characters. A candidate lies inside one run of
+        # them, so the report is the end of the run (the character after it); its start is found
+        # in Python (hyperscan's start of match costs 3x the scan for this pattern).
+        Prefilter(
+            "phone", rb"[" + phone + rb"]*(?:" + D + rb"[" + phone + rb"]*){7}[^" + phone + rb"]", width=-1
+        ),
+    ]
+
+
+class Hits(NamedTuple):
+    """What one pass found in a text: per pattern name, match starts or ``(start, end)`` runs."""
+
+    starts: dict[str, list[int]]
+    regions: dict[str, list[tuple[int, int]]]
+
+
+_EMPTY_STARTS: list[int] = []
+_EMPTY_REGIONS: list[tuple[int, int]] = []
+
+
+class _Engine:
+    """The compiled database (built on first use: ~0.1 s) and one scratch space per thread."""
+
+    def __init__(self) -> None:
+        self.patterns = prefilters()
+        self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self.database.compile(
+            expressions=[p.expression for p in self.patterns],
+            ids=list(range(len(self.patterns))),
+            elements=len(self.patterns),
+            flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if p.width == 0 else 0 for p in self.patterns],
+        )
+        self._plan = [(p.name, p.width) for p in self.patterns]
+        self._local = threading.local()
+
+    def scan(self, text: str) -> Hits:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:  # scans release the GIL: each thread needs its own scratch space
+            scratch = self._local.scratch = hyperscan.Scratch(self.database)
+        buffer = encode(text)
+        found: list[tuple[int, int, int]] = []
+        self.database.scan(buffer, match_event_handler=_collect, context=found, scratch=scratch)
+        starts: dict[str, list[int]] = {}
+        regions: dict[str, list[tuple[int, int]]] = {}
+        plan = self._plan
+        phone_mask = b""
+        for pattern_id, start, end in found:
+            name, width = plan[pattern_id]
+            # Buffer offsets are text offsets + 1 (the leading newline). A context character at
+            # buffer offset `start` means a match can begin at text offset `start`.
+            if width > 0:
+                starts.setdefault(name, []).append(end - width)
+            elif width == 0:
+                starts.setdefault(name, []).append(start)
+            else:
+                # A run of phone characters closed by the character at buffer offset end - 1; it
+                # opens after the last other character before that (the leading newline at worst).
+                phone_mask = phone_mask or buffer.translate(_PHONE_MASK)
+                regions.setdefault(name, []).append((phone_mask.rfind(b"0", 0, end - 1), end - 2))
+        for offsets in starts.values():
+            offsets.sort()
+        for runs in regions.values():
+            runs.sort()
+        return Hits(starts, regions)
+
+
+# Per byte of the encoding: b"1" for the phone characters of the pattern above, b"0" for the rest.
+_PHONE_MASK = bytes(0x31 if byte in b"0123456789+()./ -\x81\x83" else 0x30 for byte in range(256))
+
+
+def _collect(pattern_id: int, start: int, end: int, flags: int, found: list[tuple[int, int, int]]) -> None:
+    found.append((pattern_id, start, end))
+
+
+_engine: _Engine | None = None
+_building = threading.Lock()
+_disabled = bool(os.environ.get("PATCHBAY_NO_HYPERSCAN"))
+
+
+def available() -> bool:
+    """Whether the prefilter is in use (hyperscan installed, not switched off)."""
+    return hyperscan is not None and not _disabled
+
+
+def set_enabled(enabled: bool) -> None:
+    """Switch the prefilter on or off (tests compare both paths; off = plain scans everywhere)."""
+    global _disabled
+    _disabled = not enabled
+
+
+def _get_engine() -> _Engine:
+    global _engine
+    engine = _engine
+    if engine is None:
+        with _building:
+            if _engine is None:
+                _engine = _Engine()
+            engine = _engine
+    return engine
+
+
+def hits(text: str) -> Hits | None:
+    """The prefilter's findings in ``text`` (one pass, kept with the text's shared index), or None
+    without hyperscan."""
+    if hyperscan is None or _disabled:
+        return None
+    index = scan.index_of(text)
+    found = index.prefiltered
+    if found is None:
+        found = index.prefiltered = _get_engine().scan(text)
+    assert isinstance(found, Hits)
+    return found
+
+
+def starts(text: str, name: str) -> list[int] | None:
+    """Sorted offsets in ``text`` where the ``name`` pattern can match, or None: scan all of it."""
+    found = hits(text)
+    return None if found is None else found.starts.get(name, _EMPTY_STARTS)
+
+
+def regions(text: str, name: str) -> list[tuple[int, int]] | None:
+    """Sorted ``(start, end)`` runs of ``text`` that hold every ``name`` match, or None: scan all of it."""
+    found = hits(text)
+    return None if found is None else found.regions.get(name, _EMPTY_REGIONS)

@@ -1,0 +1,137 @@
+"""The hyperscan prefilter never hides a match: with it and without it, every detector finds the same."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patchbay.sanitize import Sanitizer, prefilter
+from patchbay.sanitize.context import _ADDRESS
+from patchbay.sanitize.detectors import _CANDIDATE, _CARD, _candidates
+from patchbay.sanitize.identifiers import _IBAN, _IPV4, _SSN
+from patchbay.sanitize.scan import forget, matches_at
+from patchbay.sanitize.secret_formats import _TOKEN
+
+needs_hyperscan = pytest.mark.skipif(prefilter.hyperscan is None, reason="hyperscan not installed")
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "card": _CARD,
+    "ssn": _SSN,
+    "ipv4": _IPV4,
+    "iban": _IBAN,
+    "address": _ADDRESS,
+    "token": _TOKEN,
+}
+
+# Pieces the digit-led patterns care about, including what Python's re treats as a digit, a word
+# character or a space outside ASCII (Arabic-Indic and fullwidth digits, ß, no-break and ideographic
+# spaces), and characters in none of those classes (€, superscript two, circled one).
+PIECES = st.sampled_from(
+    [
+        *"0123456789",
+        "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005", "123-45-6789", "123 45 6789",
+        "10.0.0.1", "192.168.1.254", "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432",
+        "221B Baker Street", "12 Main St", "1600 Pennsylvania Avenue", "Stra\u00dfe", " Hill", " Rd.",
+        "+44 20 7946 0958", "(415) 555-0132", "00 44 20 7946 0958", "0", "00", "+", "(", ")",
+        " ", "  ", "-", ".", "/", "_", "=", "#", ":", "\n", "\t", "a", "Z", "x", "A", "e", "Q",
+        "aB3dE5gH7jK9mN1pQ3rS5tU7vW9", "ghp_x", "/+", "\u0663", "\u0966", "\uff11", "\u00e9",
+        "\u00df", "\u00a0", "\u2007", "\u3000", "\u20ac", "\u00b2", "\u2460", "\u017f", "\u0130",
+    ]
+)  # fmt: skip
+TEXTS = st.lists(PIECES, max_size=40).map("".join)
+
+
+def _spans(matches: Iterator[re.Match[str]]) -> list[tuple[int, int]]:
+    return [m.span() for m in matches]
+
+
+@needs_hyperscan
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_every_match_begins_at_a_reported_start(text: str) -> None:
+    for name, pattern in PATTERNS.items():
+        starts = prefilter.starts(text, name)
+        assert starts is not None
+        full = _spans(pattern.finditer(text))
+        assert {start for start, _ in full} <= set(starts), name
+        assert _spans(matches_at(pattern, text, starts)) == full, name
+    forget(text)
+
+
+@needs_hyperscan
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_phone_candidates_are_found_inside_the_reported_runs(text: str) -> None:
+    assert _spans(_candidates(text)) == _spans(_CANDIDATE.finditer(text))
+    forget(text)
+
+
+@needs_hyperscan
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_detect_with_and_without_the_prefilter_agree(text: str) -> None:
+    sanitizer = Sanitizer()
+    with_prefilter = sanitizer.detect(text)
+    prefilter.set_enabled(False)
+    try:
+        assert prefilter.hits(text) is None
+        assert sanitizer.detect(text) == with_prefilter
+    finally:
+        prefilter.set_enabled(True)
+
+
+def _tickets() -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from sanitize_tickets import generate
+
+    return [d["text"] for d in generate(60, seed=5)]
+
+
+def test_without_hyperscan_the_sanitizer_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _tickets()
+    sanitizer = Sanitizer()
+    expected = [sanitizer.detect(t) for t in texts]
+    monkeypatch.setattr(prefilter, "hyperscan", None)  # as on a platform without a wheel
+    assert not prefilter.available()
+    assert prefilter.starts(texts[0], "card") is None
+    assert [sanitizer.detect(t) for t in texts] == expected
+    assert sum(map(len, expected)) > 100  # the tickets do hold findings of every kind
+
+
+def test_encoding_keeps_offsets_and_names_each_character_class() -> None:
+    text = "a1\u0663\u00e9\u00a0\u20ac_"
+    assert prefilter.encode(text) == b"\na1\x81\x82\x83\x80_\n"
+    assert len(prefilter.encode(text)) == len(text) + 2
+
+
+@needs_hyperscan
+def test_a_non_ascii_digit_run_is_still_a_card_candidate() -> None:
+    text = "card \u0664\u0661\u0661\u0661 1111 1111 1111 ok, 4111 1111 1111 1111"
+    starts = [5, text.index("4111")]
+    assert prefilter.starts(text, "card") == starts
+    assert _spans(matches_at(_CARD, text, starts)) == _spans(_CARD.finditer(text)) == [(5, 24), (29, 48)]
+
+
+@needs_hyperscan
+def test_threads_scan_with_their_own_scratch_space() -> None:
+    texts = _tickets()
+    expected = [prefilter.hits(t) for t in texts]
+    results: list[bool] = []
+
+    def work() -> None:
+        engine = prefilter._get_engine()
+        results.append(all(engine.scan(t) == e for t, e in zip(texts, expected, strict=True)))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 4
