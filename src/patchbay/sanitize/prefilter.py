@@ -31,17 +31,27 @@ The test suite checks all of this against the plain scans on generated and mutat
 from __future__ import annotations
 
 import codecs
+import importlib.util
 import os
 import threading
 from typing import Any, NamedTuple
 
 from patchbay.sanitize import scan
 
-hyperscan: Any
-try:
-    import hyperscan
-except ImportError:  # another platform without a wheel: the detectors scan the whole text
-    hyperscan = None
+# Imported when the database is first built (the import alone is ~18 ms): a one-shot command that
+# never builds it keeps its cold start.
+hyperscan: Any = None
+_installed = importlib.util.find_spec("hyperscan") is not None  # False: no wheel for this platform
+
+
+def _load() -> Any:
+    global hyperscan
+    if hyperscan is None:
+        import hyperscan as module
+
+        hyperscan = module
+    return hyperscan
+
 
 # Bytes that stand for non-ASCII characters, by their class in Python's re (see the docstring).
 _OTHER, _DIGIT, _WORD, _SPACE = b"\x80", b"\x81", b"\x82", b"\x83"
@@ -150,6 +160,7 @@ class _Engine:
     """The compiled database (built on first use: ~0.1 s) and one scratch space per thread."""
 
     def __init__(self) -> None:
+        hyperscan = _load()
         self.patterns = prefilters()
         self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self.database.compile(
@@ -203,11 +214,17 @@ def _collect(pattern_id: int, start: int, end: int, flags: int, found: list[tupl
 _engine: _Engine | None = None
 _building = threading.Lock()
 _disabled = bool(os.environ.get("PATCHBAY_NO_HYPERSCAN"))
+WARM_AFTER = 64
+"""Texts a process sanitizes with plain scans before it builds the database (~0.1 s): a one-shot
+command (``patchbay sanitize FILE``, ``patchbay run``) never pays for it and keeps its cold start;
+a long-running process pays once (``patchbay serve`` and ``worker`` build it at start-up: :func:`warm`).
+The findings are the same either way."""
+_plain_scans = 0
 
 
 def available() -> bool:
     """Whether the prefilter is in use (hyperscan installed, not switched off)."""
-    return hyperscan is not None and not _disabled
+    return _installed and not _disabled
 
 
 def set_enabled(enabled: bool) -> None:
@@ -227,15 +244,31 @@ def _get_engine() -> _Engine:
     return engine
 
 
+def warm() -> bool:
+    """Build the database now (server start-up, tests) instead of after :data:`WARM_AFTER` texts.
+    False when the prefilter is not in use."""
+    if not available():
+        return False
+    _get_engine()
+    return True
+
+
 def hits(text: str) -> Hits | None:
     """The prefilter's findings in ``text`` (one pass, kept with the text's shared index), or None
-    without hyperscan."""
-    if hyperscan is None or _disabled:
+    without hyperscan (and for the first :data:`WARM_AFTER` texts of a process that did not warm it)."""
+    global _plain_scans
+    if not _installed or _disabled:
         return None
+    engine = _engine
+    if engine is None:
+        if _plain_scans < WARM_AFTER:
+            _plain_scans += 1  # a race here only moves the build by a text or two
+            return None
+        engine = _get_engine()
     index = scan.index_of(text)
     found = index.prefiltered
     if found is None:
-        found = index.prefiltered = _get_engine().scan(text)
+        found = index.prefiltered = engine.scan(text)
     assert isinstance(found, Hits)
     return found
 
