@@ -264,14 +264,14 @@ class KnownValuesDetector:
     def __init__(self, known: Iterable[tuple[str, str]]) -> None:
         # Names and emails are found with str.find on folded text (an event's values change every
         # run, so compiling regexes per event would cost more than the search); phones need a regex.
-        self._literals: list[tuple[str, str, bool, str]] = []
+        self._literals: list[tuple[str, str, str, bool, str]] = []  # type, variant, lower-cased, ...
         self._patterns: list[tuple[str, re.Pattern[str], str]] = []
         for entity_type, value in known:
             if entity_type == "person":
                 for variant, case_sensitive in _name_variants(value):
-                    self._literals.append(("person", variant, case_sensitive, value))
+                    self._literals.append(("person", variant, variant.lower(), case_sensitive, value))
             elif entity_type == "email":
-                self._literals.append(("email", value, False, _canonical("email", value)))
+                self._literals.append(("email", value, value.lower(), False, _canonical("email", value)))
             elif entity_type == "phone":
                 digits = _NON_DIGIT.sub("", value)[-10:]
                 body = r"[\s().\-]{0,2}".join(digits)
@@ -290,20 +290,23 @@ class KnownValuesDetector:
         folded = lower(text)
         if len(folded) != len(text):  # a few characters change length when lower-cased ("İ")
             folded = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-        for entity_type, variant, case_sensitive, canonical in self._literals:
-            needle = variant.lower()
+        size = len(text)
+        for entity_type, variant, needle, case_sensitive, canonical in self._literals:
             start = folded.find(needle)
             while start != -1:
                 end = start + len(needle)
-                raw = text[start:end]
-                before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._-@")
-                after_ok = end == len(text) or not (text[end].isalnum() or text[end] == "@")
-                if before_ok and after_ok and (not case_sensitive or raw == variant):
-                    yield Span(start, end, entity_type, raw, canonical=canonical)
+                # Boundaries first (most hits of a first name inside a longer word end here), the
+                # slice only for a hit that passes them.
+                if (start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._-@")) and (
+                    end == size or not (text[end].isalnum() or text[end] == "@")
+                ):
+                    raw = text[start:end]
+                    if not case_sensitive or raw == variant:
+                        yield Span(start, end, entity_type, raw, canonical)
                 start = folded.find(needle, end)
         for entity_type, pattern, canonical in self._patterns:
             for m in pattern.finditer(text):
-                yield Span(m.start(), m.end(), entity_type, m.group(), canonical=canonical)
+                yield Span(m.start(), m.end(), entity_type, m.group(), canonical)
 
 
 def _canonical(entity_type: str, value: str) -> str:

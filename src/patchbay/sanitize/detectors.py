@@ -97,6 +97,7 @@ class PhoneDetector:
 
     def __init__(self, region: str = "US") -> None:
         self.region = region.upper()
+        self._regions = (self.region, *_FALLBACK_REGIONS)  # built once, not per candidate
 
     def detect(self, text: str) -> Iterator[Span]:
         """Every valid phone number in ``text`` that does not look like an id, a date or a version."""
@@ -106,7 +107,7 @@ class PhoneDetector:
             if self._cheap_reject(text, offset, cand.end(), window):
                 continue
             found = False
-            for region in (self.region, *_FALLBACK_REGIONS):
+            for region in self._regions:
                 if region != self.region and (
                     window.startswith("+") or not self._has_phone_word(text, offset)
                 ):

@@ -96,6 +96,7 @@ class Sanitizer:
         self.detectors = [d for d in detectors if self.entities & set(d.entity_types)]
         # Per detector: whether its spans need the type filter (not when all its types are on).
         self._filtered = [not self.entities.issuperset(d.entity_types) for d in self.detectors]
+        self._known_unfiltered = self.entities.issuperset(KnownValuesDetector.entity_types)
         self.ner = ner if ner is not None and "person" in self.entities else None
 
     def allowed(self, value: str) -> bool:
@@ -125,7 +126,8 @@ class Sanitizer:
                 raw.extend(detector.detect(text))
         known = list(known)
         if known:
-            raw.extend(s for s in KnownValuesDetector(known).detect(text) if s.entity_type in entities)
+            spans = KnownValuesDetector(known).detect(text)
+            raw.extend(spans if self._known_unfiltered else (s for s in spans if s.entity_type in entities))
         forget(text)
         if self._allow_patterns:
             found += [s for s in raw if not allowed(s.value)]

@@ -88,17 +88,20 @@ class Detector(Protocol):
 
 def resolve(spans: Iterable[Span]) -> list[Span]:
     """Non-overlapping spans, sorted by position: most specific, then longest, then earliest wins."""
-    ranked = sorted(spans, key=lambda s: (-SPECIFICITY.get(s.entity_type, 0), -(s.end - s.start), s.start))
+    # (-specificity, -length, start) by tuple index with the dict's bound get: no attribute lookups
+    # per span (a ticket has ~14), the same order.
+    specificity = SPECIFICITY.get
+    ranked = sorted(spans, key=lambda s: (-specificity(s[2], 0), s[0] - s[1], s[0]))
     # The kept spans never overlap, so sorted by start they are sorted by end too: a new span can
     # only collide with its two neighbours in that order, found by bisection.
     starts: list[int] = []
     taken: list[Span] = []
     for span in ranked:
-        start, end = span.start, span.end
+        start, end = span[0], span[1]
         if end <= start:
             continue
         i = bisect_right(starts, start)
-        if (i and taken[i - 1].end > start) or (i < len(taken) and taken[i].start < end):
+        if (i and taken[i - 1][1] > start) or (i < len(starts) and starts[i] < end):
             continue
         starts.insert(i, start)
         taken.insert(i, span)
