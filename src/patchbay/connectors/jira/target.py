@@ -206,14 +206,13 @@ class JiraTarget:
 
     async def write(self, request: WriteRequest) -> WriteOutcome:
         """Write the field unless the marker property already holds this idempotency key."""
-        planned = self.plan(request)
         base_url, auth = self.config.base_url, self.config.auth
         if not base_url or auth is None:
             missing = "base_url" if not base_url else "auth"
             return WriteOutcome(
                 target=self.name,
                 status="dry_run",
-                requests=planned,
+                requests=self.plan(request),
                 detail=f"jira target {self.name!r} has no {missing}, so nothing was sent; set base_url "
                 "(e.g. https://acme.atlassian.net) and auth ({kind: basic, email, api_token: "
                 "${secret:JIRA_API_TOKEN}} or {kind: bearer, token}) to write to a real Jira",
