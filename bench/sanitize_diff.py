@@ -4,7 +4,7 @@ Speed work on the sanitizer must not change a single finding. This runs the same
 two source trees (each in its own interpreter) and compares, text by text: ``Sanitizer().detect``
 in three configurations, ``sanitize_text``, ``sanitize_data`` and every built-in detector alone.
 
-    python bench/sanitize_diff.py --old /work/main/src --new src            # old vs new code
+    python bench/sanitize_diff.py --old ../old-checkout/src --new src       # old vs new code (e.g. a git worktree of main)
     python bench/sanitize_diff.py --old src --new src --new-env PATCHBAY_NO_HYPERSCAN=1
 
 Texts: the eval's 400 tickets (seed 7), 200 more (seed 3), the Presidio set, and mutated tickets
