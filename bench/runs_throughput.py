@@ -42,6 +42,7 @@ from projects import encode, signed, ticket, write_project  # noqa: E402
 RUNS_CONCURRENCY = 64  # runtime.workers of each worker process in the runs/s scenario
 ACK_REPEATS = 3  # each ack scenario runs this many times; the table shows the median p50 and p99
 WARMUP_S = 1.0  # sent before each ack measurement, not counted (see open_loop)
+ANSWER = "EU checkout times out since the deploy. Retrying does not help."  # the instant fake model
 NO_INBOUND_LIMITS = "limits:\n  per_client: null\n  per_integration: null\n"
 
 
@@ -76,9 +77,7 @@ async def open_loop(
     # and queued request, and with a few hundred in flight the generator itself saturated a core
     # (14 s of CPU to send 1,200 requests in 15 s), which read as seconds of server latency.
     connector = aiohttp.TCPConnector(limit=200)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=30)
-    ) as client:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
         bodies = [encode(ticket(f"B-{n}")) for n in range(total)]
 
         async def one(n: int) -> None:
@@ -134,17 +133,54 @@ def baseline_server(port: int, log: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("baseline server did not start")
 
 
+def finished(store: RunStore) -> int:
+    """Runs in a final status (counts only: the workers share these two cores with this process)."""
+    return sum(store.count(status=status) for status in FINAL_STATUSES)
+
+
 def wait_done(store: RunStore, count: int, timeout: float) -> list[dict[str, Any]]:
-    """Poll with counts (cheap: the workers share these two cores with this process), then read the
-    rows once."""
+    """Poll with counts until ``count`` runs finished, then read the rows once."""
     deadline = time.monotonic() + timeout
-    finished = 0
+    done = 0
     while time.monotonic() < deadline:
-        finished = sum(store.count(status=status) for status in FINAL_STATUSES)
-        if finished >= count:
+        done = finished(store)
+        if done >= count:
             return store.list(limit=count + 10)
         time.sleep(0.3)
-    raise RuntimeError(f"only {finished}/{count} runs finished")
+    raise RuntimeError(f"only {done}/{count} runs finished")
+
+
+@contextlib.contextmanager
+def queued_runs(
+    tmp: Path,
+    name: str,
+    count: int,
+    rate: float,
+    *,
+    workers: int,
+    delay_s: float = 0.0,
+    env: dict[str, str] | None = None,
+) -> Iterator[Path]:
+    """A fake model (answering after ``delay_s``) and a fake Jira on 127.0.0.1, a project using them,
+    and ``count`` deliveries accepted by an intake-only process that is stopped again: the runs wait
+    in the queue for the workers the scenario starts. Yields the project folder."""
+    model, jira = FakeOpenAI(ANSWER), FakeJira()
+    model.delay_s = delay_s
+    model.server.start()
+    jira.server.start()
+    try:
+        root = project(tmp / name, model, jira, workers=workers)
+        port = procs.free_port()
+        intake = procs.serve(root, port, tmp / f"{name}-intake.log", "--no-worker", env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/hooks/ticket-summary"
+            asyncio.run(open_loop(url, rate, count / rate, prefix=name))
+        finally:
+            procs.stop(intake)
+        yield root
+    finally:
+        model.server.stop()
+        jira.server.stop()
 
 
 def rss_peak_mb(pid: int) -> float:
@@ -157,7 +193,7 @@ def rss_peak_mb(pid: int) -> float:
 def ack_scenario(
     tmp: Path, backend: str, pg_url: str | None, rate: float, seconds: float, *, intake_only: bool
 ) -> dict[str, float]:
-    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
+    model, jira = FakeOpenAI(ANSWER), FakeJira()
     model.server.start()
     jira.server.start()
     label = f"ack-{backend}-{'intake' if intake_only else 'all'}"
@@ -184,74 +220,42 @@ def ack_scenario(
 
 
 def runs_scenario(tmp: Path, backend: str, pg_url: str | None, workers: int, count: int) -> float:
-    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
-    model.server.start()
-    jira.server.start()
-    root = project(tmp / f"runs-{backend}-{workers}", model, jira, workers=RUNS_CONCURRENCY)
     env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
-    port = procs.free_port()
-    intake = procs.serve(root, port, tmp / f"runs-intake-{backend}-{workers}.log", "--no-worker", env=env)
-    try:
-        asyncio.run(
-            open_loop(
-                f"http://127.0.0.1:{port}/hooks/ticket-summary",
-                400,
-                count / 400,
-                prefix=f"runs-{backend}-{workers}",
-            )
-        )
-        procs.stop(intake)
+    name = f"runs-{backend}-{workers}"
+    with queued_runs(tmp, name, count, 400, workers=RUNS_CONCURRENCY, env=env) as root:
         started = [
-            procs.worker(root, f"bench-{n}", tmp / f"w-{backend}-{workers}-{n}.log", env=env)
-            for n in range(workers)
+            procs.worker(root, f"bench-{n}", tmp / f"{name}-w{n}.log", env=env) for n in range(workers)
         ]
         store = RunStore(pg_url or f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
-        rows = wait_done(store, count, timeout=600)
-        store.close()
-        for proc in started:
-            procs.stop(proc)
-    finally:
-        if intake.poll() is None:
-            procs.stop(intake)
-        model.server.stop()
-        jira.server.stop()
+        try:
+            rows = wait_done(store, count, timeout=600)
+        finally:
+            store.close()
+            for proc in started:
+                procs.stop(proc)
     begin = min(r["started_at"] for r in rows if r["started_at"])
     end = max(r["finished_at"] for r in rows if r["finished_at"])
     return count / max((end - begin).total_seconds(), 1e-6)
 
 
 def inflight_scenario(tmp: Path, in_flight: int) -> dict[str, float]:
-    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
-    model.delay_s = 2.0
-    model.server.start()
-    jira.server.start()
-    root = project(tmp / "inflight", model, jira, workers=in_flight)
-    port = procs.free_port()
-    intake = procs.serve(root, port, tmp / "inflight-intake.log", "--no-worker")
-    try:
-        asyncio.run(
-            open_loop(
-                f"http://127.0.0.1:{port}/hooks/ticket-summary", 300, in_flight / 300, prefix="inflight"
-            )
-        )
+    with queued_runs(tmp, "inflight", in_flight, 300, workers=in_flight, delay_s=2.0) as root:
         worker = procs.worker(root, "inflight-w", tmp / "inflight-w.log")
         began = time.monotonic()
         store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
         peak_running = 0
-        while time.monotonic() - began < 300:
-            rows = store.list(limit=in_flight + 10)
-            peak_running = max(peak_running, sum(r["status"] == "running" for r in rows))
-            if len(rows) >= in_flight and all(r["status"] in FINAL_STATUSES for r in rows):
-                break
-            time.sleep(0.2)
-        seconds = time.monotonic() - began
-        rss = rss_peak_mb(worker.pid)
-        store.close()
-        procs.stop(worker)
-    finally:
-        procs.stop(intake)
-        model.server.stop()
-        jira.server.stop()
+        try:
+            while time.monotonic() - began < 300:
+                rows = store.list(limit=in_flight + 10)
+                peak_running = max(peak_running, sum(r["status"] == "running" for r in rows))
+                if len(rows) >= in_flight and all(r["status"] in FINAL_STATUSES for r in rows):
+                    break
+                time.sleep(0.2)
+            seconds = time.monotonic() - began
+            rss = rss_peak_mb(worker.pid)
+        finally:
+            store.close()
+            procs.stop(worker)
     return {"rss_mb": rss, "peak_running": peak_running, "seconds": seconds}
 
 
@@ -266,40 +270,28 @@ def soak_scenario(tmp: Path, count: int) -> dict[str, float]:
     """One worker drains ``count`` runs (SQLite, instant model); its RSS after a fifth, three fifths
     and all of them. Flat memory means no per-run cache, log or state that grows with the number of
     runs: the growth over the last two fifths is what would go on growing."""
-    model, jira = FakeOpenAI("EU checkout times out since the deploy. Retrying does not help."), FakeJira()
-    model.server.start()
-    jira.server.start()
-    root = project(tmp / "soak", model, jira, workers=RUNS_CONCURRENCY)
-    port = procs.free_port()
-    intake = procs.serve(root, port, tmp / "soak-intake.log", "--no-worker")
-    try:
-        url = f"http://127.0.0.1:{port}/hooks/ticket-summary"
-        asyncio.run(open_loop(url, 400, count / 400, prefix="soak"))
-    finally:
-        procs.stop(intake)
-    worker = procs.worker(root, "soak-w", tmp / "soak-w.log")
-    store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
     samples: dict[str, float] = {}
-    finished = 0
-    try:
-        deadline = time.monotonic() + 1200
-        while time.monotonic() < deadline:
-            finished = sum(store.count(status=status) for status in FINAL_STATUSES)
-            if "early" not in samples and finished >= count // 5:
-                samples["early"], samples["early_runs"] = rss_mb(worker.pid), finished
-            if "mid" not in samples and finished >= count * 3 // 5:
-                samples["mid"], samples["mid_runs"] = rss_mb(worker.pid), finished
-            if finished >= count:
-                samples["end"], samples["end_runs"] = rss_mb(worker.pid), finished
-                break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"soak: only {finished}/{count} runs finished")
-    finally:
-        store.close()
-        procs.stop(worker)
-        model.server.stop()
-        jira.server.stop()
+    with queued_runs(tmp, "soak", count, 400, workers=RUNS_CONCURRENCY) as root:
+        worker = procs.worker(root, "soak-w", tmp / "soak-w.log")
+        store = RunStore(f"sqlite:///{root / '.patchbay' / 'runs.sqlite'}")
+        done = 0
+        try:
+            deadline = time.monotonic() + 1200
+            while time.monotonic() < deadline:
+                done = finished(store)
+                if "early" not in samples and done >= count // 5:
+                    samples["early"], samples["early_runs"] = rss_mb(worker.pid), done
+                if "mid" not in samples and done >= count * 3 // 5:
+                    samples["mid"], samples["mid_runs"] = rss_mb(worker.pid), done
+                if done >= count:
+                    samples["end"], samples["end_runs"] = rss_mb(worker.pid), done
+                    break
+                time.sleep(0.5)
+            else:
+                raise RuntimeError(f"soak: only {done}/{count} runs finished")
+        finally:
+            store.close()
+            procs.stop(worker)
     return samples
 
 
