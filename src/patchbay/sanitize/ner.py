@@ -21,8 +21,7 @@ NER_MISSING = (
 )
 # Labels read as people. ORG is not: product and company names are hard negatives.
 _PERSON_LABELS = frozenset({"PERSON"})
-# Components the NER needs; tagging, parsing and lemmatizing are disabled for speed.
-_KEEP = frozenset({"tok2vec", "ner"})
+_NER = "ner"
 
 
 class SpacyNerDetector:
@@ -85,6 +84,16 @@ def load_ner(model: str = DEFAULT_MODEL) -> SpacyNerDetector | None:
         )
         return None
     nlp = module.load() if hasattr(module, "load") else spacy.load(model)
-    disable = [name for name in nlp.pipe_names if name not in _KEEP]
-    nlp.disable_pipes(*disable)
+    nlp.disable_pipes(*[name for name in nlp.pipe_names if name not in needed_components(nlp)])
     return SpacyNerDetector(nlp)
+
+
+def needed_components(nlp: Any) -> set[str]:
+    """The components the NER needs: itself, and a shared ``tok2vec`` only when the NER listens
+    to it. en_core_web_sm's NER embeds its own tok2vec (the shared one feeds the tagger and the
+    parser), so running the shared one cost ~20% of the NER time for nothing."""
+    needed = {_NER}
+    for name, component in nlp.pipeline:
+        if _NER in getattr(component, "listening_components", ()):
+            needed.add(name)
+    return needed
