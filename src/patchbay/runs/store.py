@@ -100,6 +100,17 @@ def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
     return added
 
 
+# The worker's two writes per run, built once: building an UPDATE per call and working out its
+# cache key cost ~150 µs each, more than executing it on SQLite. The SET clause comes from the
+# keys of the parameters passed; `where_run_id` picks the row.
+_MARK_RUNNING = runs_table.update().where(
+    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(FINAL_STATUSES)
+)
+_FINISH = runs_table.update().where(
+    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(SETTLED_STATUSES)
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -191,12 +202,14 @@ class RunStore:
         ``record_delivery_id`` is what the record is deduplicated on when it differs from the
         delivery (a replay is a new run of the same delivery).
         """
+        running = {
+            "where_run_id": state.run_id,
+            "status": "running",
+            "started_at": _now(),
+            "executor_id": executor_id,
+        }
         with self._tx() as conn:
-            done = conn.execute(
-                runs_table.update()
-                .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(FINAL_STATUSES))
-                .values(status="running", started_at=_now(), executor_id=executor_id)
-            )
+            done = conn.execute(_MARK_RUNNING, running)
         if done.rowcount:
             return
         # Intake could not record it (it crashed after enqueueing): create it now, then mark it.
@@ -209,11 +222,7 @@ class RunStore:
             event=state.event,
         )
         with self._tx() as conn:
-            conn.execute(
-                runs_table.update()
-                .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(FINAL_STATUSES))
-                .values(status="running", started_at=_now(), executor_id=executor_id)
-            )
+            conn.execute(_MARK_RUNNING, {**running, "started_at": _now()})
 
     def link_replay(self, *, run_id: str, replay_of: dict[str, Any]) -> None:
         """Record that ``run_id`` replays the run ``replay_of`` (a record row); idempotent."""
@@ -275,11 +284,7 @@ class RunStore:
             # A recorded outcome stays: a run re-executed after a crash past this point (its last
             # group runs again) may see a kill switch or an outage that does not describe what it
             # did. Only 'failed' may still turn into what a re-execution achieved.
-            done = conn.execute(
-                runs_table.update()
-                .where(runs_table.c.run_id == state.run_id, runs_table.c.status.not_in(SETTLED_STATUSES))
-                .values(**values)
-            )
+            done = conn.execute(_FINISH, {"where_run_id": state.run_id, **values})
             if done.rowcount:
                 return
             exists = conn.execute(
