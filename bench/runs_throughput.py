@@ -1,6 +1,7 @@
 """Benchmark: webhook acknowledgements and durable runs, on SQLite and PostgreSQL, with 1 and 2 workers.
 
     make bench-runs                 # or: .venv/bin/python bench/runs_throughput.py [--quick]
+    .venv/bin/python bench/runs_throughput.py --ack-only    # only intake's ack latency on SQLite
 
 1. Ack latency: an open-loop sender posts signed Jira webhooks at a fixed rate to `patchbay serve`
    (intake and runs in one process, instant fake model). Baseline in the same run: a bare ASGI app on
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
 import statistics
 import subprocess
 import sys
@@ -183,6 +185,15 @@ def queued_runs(
         jira.server.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -202,6 +213,7 @@ def ack_scenario(
     port = procs.free_port()
     extra = ["--no-worker"] if intake_only else []
     server = procs.serve(root, port, tmp / f"{label}.log", *extra, env=env)
+    cpu_before = cpu_seconds(server.pid)
     try:
         lat, errors = asyncio.run(
             open_loop(
@@ -212,11 +224,20 @@ def ack_scenario(
                 warmup_s=WARMUP_S,
             )
         )
+        # Per delivery sent, warm-up included: what one delivery costs the server process (intake,
+        # plus the runs that a `serve` process executes meanwhile).
+        cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / (int(rate * WARMUP_S) + int(rate * seconds))
     finally:
         procs.stop(server)
         model.server.stop()
         jira.server.stop()
-    return {"p50": statistics.median(lat), "p99": pct(lat, 0.99), "errors": errors, "sent": len(lat)}
+    return {
+        "p50": statistics.median(lat),
+        "p99": pct(lat, 0.99),
+        "errors": errors,
+        "sent": len(lat),
+        "cpu_ms": cpu_ms,
+    }
 
 
 def runs_scenario(tmp: Path, backend: str, pg_url: str | None, workers: int, count: int) -> float:
@@ -308,43 +329,92 @@ def database(backend: str) -> Iterator[str | None]:
         databases.close()
 
 
+def ack_scenarios(
+    tmp: Path, seconds: float, cases: list[tuple[str, bool]]
+) -> tuple[list[list[float]], dict[tuple[str, bool], list[dict[str, float]]]]:
+    """Scenario 1: the bare baseline, then each (backend, intake only) case, ACK_REPEATS times each."""
+    port = procs.free_port()
+    base_proc = baseline_server(port, tmp / "baseline.log")
+    bases = [
+        asyncio.run(
+            open_loop(
+                f"http://127.0.0.1:{port}/",
+                200,
+                seconds,
+                prefix=f"base{i}",
+                sign=False,
+                warmup_s=WARMUP_S,
+            )
+        )[0]
+        for i in range(ACK_REPEATS)
+    ]
+    procs.stop(base_proc)
+    acks: dict[tuple[str, bool], list[dict[str, float]]] = {}
+    for b, only in cases:
+        acks[(b, only)] = []
+        for i in range(ACK_REPEATS):
+            # Every measurement on its own empty databases: a backlog left by the one before
+            # (serve at 200/s queues faster than it runs) would be worked off during the next.
+            with database(b) as url:
+                where = tmp / f"ack-{i}"
+                where.mkdir(exist_ok=True)
+                acks[(b, only)].append(ack_scenario(where, b, url, 200, seconds, intake_only=only))
+    return bases, acks
+
+
+def print_acks(
+    bases: list[list[float]], acks: dict[tuple[str, bool], list[dict[str, float]]], seconds: float
+) -> None:
+    """Scenario 1's table: median p50/p99 of the repeats, each run's p99, server CPU per delivery."""
+    base_p50 = statistics.median(statistics.median(b) for b in bases)
+    base_p99 = statistics.median(pct(b, 0.99) for b in bases)
+    print(
+        f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop, after "
+        f"{WARMUP_S:.0f} s of warm-up); median of {ACK_REPEATS} runs, [each run's p99]"
+    )
+    print("   intake: `patchbay serve --no-worker`; serve: intake and runs in one process")
+    print(
+        f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}{'CPU ms':>8s}"
+        "   p99 of each run (CPU: the server process's, per delivery)"
+    )
+    spread = ", ".join(f"{pct(b, 0.99):.0f}" for b in bases)
+    print(
+        f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x{'':8s}   [{spread}]"
+    )
+    for (backend, only), rs in acks.items():
+        label = "patchbay " + ("intake, " if only else "serve, ") + backend
+        p50 = statistics.median(r["p50"] for r in rs)
+        p99 = statistics.median(r["p99"] for r in rs)
+        errors = sum(int(r["errors"]) for r in rs)
+        cpu = statistics.median(r["cpu_ms"] for r in rs)
+        spread = ", ".join(f"{r['p99']:.0f}" for r in rs)
+        print(f"{label:28s}{p50:9.1f}{p99:9.1f}{errors:9d}{p99 / base_p99:12.1f}x{cpu:8.2f}   [{spread}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="Shorter runs (smoke test of the benchmark).")
+    parser.add_argument(
+        "--ack-only",
+        action="store_true",
+        help="Only scenario 1 for an intake process on SQLite (with the bare baseline): a few minutes "
+        "instead of the whole benchmark, for checking a change to intake.",
+    )
     args = parser.parse_args()
     seconds, count, in_flight, soak = (3, 150, 100, 300) if args.quick else (10, 600, 500, 3000)
+    if args.ack_only:
+        with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
+            bases, acks = ack_scenarios(Path(tmp_name), seconds, [("sqlite", True)])
+        print_acks(bases, acks, seconds)
+        return
 
     with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        port = procs.free_port()
-        base_proc = baseline_server(port, tmp / "baseline.log")
-        bases = [
-            asyncio.run(
-                open_loop(
-                    f"http://127.0.0.1:{port}/",
-                    200,
-                    seconds,
-                    prefix=f"base{i}",
-                    sign=False,
-                    warmup_s=WARMUP_S,
-                )
-            )[0]
-            for i in range(ACK_REPEATS)
-        ]
-        procs.stop(base_proc)
-        acks: dict[tuple[str, bool], list[dict[str, float]]] = {}
-        for b in ("sqlite", "postgres"):
-            for only in (True, False):
-                acks[(b, only)] = []
-                for i in range(ACK_REPEATS):
-                    # Every measurement on its own empty databases: a backlog left by the one before
-                    # (serve at 200/s queues faster than it runs) would be worked off during the next.
-                    with database(b) as url:
-                        where = tmp / f"ack-{i}"
-                        where.mkdir(exist_ok=True)
-                        acks[(b, only)].append(ack_scenario(where, b, url, 200, seconds, intake_only=only))
+        bases, acks = ack_scenarios(
+            tmp, seconds, [(b, only) for b in ("sqlite", "postgres") for only in (True, False)]
+        )
         runs: dict[tuple[str, int], float] = {}
         for b in ("sqlite", "postgres"):
             for w in (1, 2):
@@ -353,23 +423,7 @@ def main() -> None:
         flight = inflight_scenario(tmp, in_flight)
         memory = soak_scenario(tmp, soak)
 
-    base_p50 = statistics.median(statistics.median(b) for b in bases)
-    base_p99 = statistics.median(pct(b, 0.99) for b in bases)
-    print(
-        f"\n1. Webhook acknowledgement at 200 deliveries/s for {seconds} s (open loop, after "
-        f"{WARMUP_S:.0f} s of warm-up); median of {ACK_REPEATS} runs, [each run's p99]"
-    )
-    print("   intake: `patchbay serve --no-worker`; serve: intake and runs in one process")
-    print(f"{'':28s}{'p50 ms':>9s}{'p99 ms':>9s}{'not 2xx':>9s}{'p99 vs bare':>13s}   p99 of each run")
-    spread = ", ".join(f"{pct(b, 0.99):.0f}" for b in bases)
-    print(f"{'bare ASGI 202 (baseline)':28s}{base_p50:9.1f}{base_p99:9.1f}{0:9d}{1:12.1f}x   [{spread}]")
-    for (backend, only), rs in acks.items():
-        label = "patchbay " + ("intake, " if only else "serve, ") + backend
-        p50 = statistics.median(r["p50"] for r in rs)
-        p99 = statistics.median(r["p99"] for r in rs)
-        errors = sum(int(r["errors"]) for r in rs)
-        spread = ", ".join(f"{r['p99']:.0f}" for r in rs)
-        print(f"{label:28s}{p50:9.1f}{p99:9.1f}{errors:9d}{p99 / base_p99:12.1f}x   [{spread}]")
+    print_acks(bases, acks, seconds)
     print(f"\n2. Completed runs per second, instant model, {count} queued runs")
     print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}")
     for backend in ("sqlite", "postgres"):

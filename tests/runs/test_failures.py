@@ -216,6 +216,12 @@ async def test_queue_depth_counts_waiting_runs(engine: DurableEngine, fake_opena
     assert engine.queue_depth() == 3
     engine.max_queue_depth = 2
     assert engine.overloaded()
+    assert await engine.overloaded_async()  # the fresh cached count, read on the event loop
+    engine._depth_cache = (0.0, 0)  # stale: re-counted (in a worker thread)
+    assert await engine.overloaded_async() and engine._depth_cache[1] == 3
+    engine.max_queue_depth = 0  # back-pressure off: never counted
+    engine._depth_cache = (0.0, 0)
+    assert not await engine.overloaded_async() and engine._depth_cache == (0.0, 0)
 
 
 def test_an_older_run_database_gets_the_new_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]

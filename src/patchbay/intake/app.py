@@ -108,8 +108,7 @@ def create_app(runtime: Runtime, submitter: Submitter, *, admin: Replayer | None
         limited = limits.check(request, name)
         if limited is not None:
             return limited
-        overloaded = getattr(submitter, "overloaded", None)
-        if overloaded is not None and await asyncio.to_thread(overloaded):
+        if await _overloaded(submitter):
             log.warning("intake.backpressure", integration=name, request_id=rid)
             return error_response(
                 request,
@@ -243,6 +242,17 @@ def _ops_routes(runtime: Runtime, admin: Replayer) -> list[Route]:
     if flags is None:
         return []
     return ops_routes(runtime.project, admin.store, flags)
+
+
+async def _overloaded(submitter: Submitter) -> bool:
+    """Whether the submitter refuses new work now (back-pressure). ``overloaded_async`` (the durable
+    engine) answers on the event loop from its cached queue depth; a plain ``overloaded`` (a test
+    double) may block, so it runs in a worker thread."""
+    check = getattr(submitter, "overloaded_async", None)
+    if check is not None:
+        return bool(await check())
+    blocking = getattr(submitter, "overloaded", None)
+    return blocking is not None and bool(await asyncio.to_thread(blocking))
 
 
 def _outcome(response: Response) -> str:

@@ -69,6 +69,7 @@ DB_RETRY_ATTEMPTS = 40  # ~5 minutes: nothing can finish a run without its datab
 DB_RETRY_INITIAL_S = 0.5
 PRUNE_SCHEDULE = "patchbay-prune"
 PRUNE_CRON = "0 */10 * * * *"  # every 10 minutes, never on the request path
+DEPTH_CACHE_S = 0.5  # how long intake reuses its count of waiting runs (back-pressure check)
 _engine: DurableEngine | None = None
 T = TypeVar("T")
 
@@ -254,12 +255,17 @@ class DurableEngine:
         if _engine is self:
             _engine = None
 
+    def _cached_depth(self) -> int | None:
+        """The last count of waiting runs while it is fresh (younger than DEPTH_CACHE_S), else None."""
+        at, depth = self._depth_cache
+        return depth if time.monotonic() - at < DEPTH_CACHE_S else None
+
     def queue_depth(self) -> int:
         """Runs waiting in the queue (cached for half a second: intake asks on every request)."""
+        cached = self._cached_depth()
+        if cached is not None:
+            return cached
         now = time.monotonic()
-        at, depth = self._depth_cache
-        if now - at < 0.5:
-            return depth
         table = "workflow_status" if not self.databases.is_postgres else "dbos.workflow_status"
         with self._depth_engine().connect() as conn:
             depth = int(
@@ -280,13 +286,40 @@ class DurableEngine:
         """True when more than ``server.max_queue_depth`` runs are waiting (intake answers 503)."""
         return self.max_queue_depth > 0 and self.queue_depth() > self.max_queue_depth
 
+    async def overloaded_async(self) -> bool:
+        """:meth:`overloaded` for the event loop: a fresh cached count is read right here, and only a
+        re-count (at most every DEPTH_CACHE_S) goes to a worker thread. A thread hop on every request
+        just to read the cache cost intake more CPU than the check itself."""
+        if self.max_queue_depth <= 0:
+            return False
+        depth = self._cached_depth()
+        if depth is None:
+            depth = await asyncio.to_thread(self.queue_depth)
+        return depth > self.max_queue_depth
+
     async def submit(self, integration: str, delivery: Delivery) -> Submitted:
-        """Durably record a delivery. Returns only after DBOS has stored the workflow."""
+        """Durably record a delivery. Returns only after DBOS has stored the workflow.
+
+        The three blocking calls (dedupe check, enqueue, run record) share one worker thread: a
+        thread hop each way costs about as much CPU as a SQLite transaction, and intake pays it per
+        delivery. The trace carrier is taken here, on the request's own context.
+        """
+        return await asyncio.to_thread(self._submit, integration, delivery, tracing.carrier())
+
+    def _submit(self, integration: str, delivery: Delivery, trace: dict[str, str]) -> Submitted:
+        """:meth:`submit`'s blocking part. The record is checked before the enqueue, and written after.
+
+        The check: the run record outlives the engine's own history (``retention.dedupe_days`` >=
+        ``history_days``), so a redelivery after the history was pruned must not enqueue a new run.
+        The record after the enqueue: a crash between the two leaves a workflow without a record,
+        which the run creates when it starts (:meth:`RunStore.mark_running`); never a record without
+        a workflow, which would answer every redelivery "duplicate" and never run.
+        """
         run_id = run_id_for(integration, delivery.delivery_id)
-        known = await asyncio.to_thread(self.store.exists, integration, delivery.delivery_id)
+        known = self.store.exists(integration, delivery.delivery_id)
         if known is not None:  # also after the engine's own history was pruned
             return Submitted(run_id=known, duplicate=True)
-        await self.client.enqueue_async(
+        self.client.enqueue(
             {
                 "workflow_name": WORKFLOW_NAME,
                 "queue_name": QUEUE_NAME,
@@ -297,10 +330,9 @@ class DurableEngine:
             delivery.delivery_id,
             delivery.event_type,
             delivery.event,
-            tracing.carrier(),  # the run continues the delivery's trace, in whichever process runs it
+            trace,  # the run continues the delivery's trace, in whichever process runs it
         )
-        created = await asyncio.to_thread(
-            self.store.create,
+        created = self.store.create(
             run_id=run_id,
             integration=integration,
             delivery_id=delivery.delivery_id,
