@@ -70,12 +70,20 @@ runs_table = sa.Table(
     sa.Index("ix_patchbay_runs_status", "status"),
 )
 
-# Built once: intake checks and inserts a record per delivery, and building the statement each time
-# (30 values coerced, a cache key computed) cost more CPU than SQLite's own work on it.
+# Built once: intake checks and inserts a record per delivery, a worker marks it running and
+# finished per run, and building a statement each time (its values coerced, a cache key computed:
+# ~150 µs) cost more CPU than SQLite's own work on it. An UPDATE's SET clause comes from the keys
+# of the parameters passed; `where_run_id` picks the row.
 _INSERT_RUN = runs_table.insert()
 _FIND_DELIVERY = sa.select(runs_table.c.run_id).where(
     runs_table.c.integration == sa.bindparam("integration"),
     runs_table.c.delivery_id == sa.bindparam("delivery_id"),
+)
+_MARK_RUNNING = runs_table.update().where(
+    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(FINAL_STATUSES)
+)
+_FINISH = runs_table.update().where(
+    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(SETTLED_STATUSES)
 )
 
 
@@ -106,17 +114,6 @@ def add_missing_columns(engine: Engine, table: sa.Table) -> list[str]:
             conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
             added.append(column.name)
     return added
-
-
-# The worker's two writes per run, built once: building an UPDATE per call and working out its
-# cache key cost ~150 µs each, more than executing it on SQLite. The SET clause comes from the
-# keys of the parameters passed; `where_run_id` picks the row.
-_MARK_RUNNING = runs_table.update().where(
-    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(FINAL_STATUSES)
-)
-_FINISH = runs_table.update().where(
-    runs_table.c.run_id == sa.bindparam("where_run_id"), runs_table.c.status.not_in(SETTLED_STATUSES)
-)
 
 
 def _now() -> datetime:
