@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patchbay.sanitize import Sanitizer, prefilter
+from patchbay.sanitize import Sanitizer, prefilter, scan
 from patchbay.sanitize.context import _ADDRESS
 from patchbay.sanitize.detectors import _CANDIDATE, _CARD, _candidates
 from patchbay.sanitize.identifiers import _IBAN, _IPV4, _SSN
@@ -161,3 +161,41 @@ def test_threads_scan_with_their_own_scratch_space() -> None:
     for thread in threads:
         thread.join()
     assert results == [True] * 4
+
+
+# Trigger words in any case, their overlaps ("sk-" in "sk-ant-", "birth" in "date of birth"),
+# near misses and filler: what the shared trigger index is asked about.
+WORD_PIECES = st.sampled_from(
+    [
+        "Hi", "hello", "DEAR", "cc", "Cc:", "key", "api_KEY=", "token", "Bearer ", "authorization",
+        "sk-ant-", "sk-", "SK_live_", "date of birth", "Born", "dob", "my name is", "This is",
+        "I'm", "addr", "Ship To", "ghp_", "eyJ", "xox", "q~", "sig=", "private key", "aaaa", " ",
+        "\n", ".", "x", "Z", "0",
+    ]
+)  # fmt: skip
+
+
+@needs_hyperscan
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WORD_PIECES, max_size=40).map("".join))
+def test_trigger_words_are_found_alike_by_hyperscan_and_aho_corasick(text: str) -> None:
+    """An ASCII text's trigger words come from hyperscan when the prefilter is on, from the
+    Aho-Corasick pass when it is off: the same offsets and the same words present."""
+    Sanitizer().detect("warm up: every detector registers its trigger words")
+    sets = list(scan._needles.ids)
+    assert sets and text.isascii()
+
+    def ask() -> list[object]:
+        found: list[object] = [
+            (scan.triggers(text, needles), scan.present(text, needles)) for needles in sets
+        ]
+        forget(text)
+        return found
+
+    with_hyperscan = ask()
+    prefilter.set_enabled(False)
+    try:
+        without = ask()
+    finally:
+        prefilter.set_enabled(True)
+    assert with_hyperscan == without
