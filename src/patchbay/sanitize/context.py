@@ -250,7 +250,11 @@ def _name_variants(name: str) -> list[tuple[str, bool]]:
     variants: list[tuple[str, bool]] = [(name, False)]
     if len(words) >= 2:
         first, last = words[0], words[-1]
-        variants += [(f"{first} {last}", False), (f"{last}, {first}", False), (f"{first[0]}. {last}", False)]
+        # "First Last" only when it is not the name itself (a two-word name): the same needle twice
+        # found every hit twice, and the twin spans were identical, so resolution dropped one.
+        if f"{first} {last}" != name:
+            variants.append((f"{first} {last}", False))
+        variants += [(f"{last}, {first}", False), (f"{first[0]}. {last}", False)]
         variants += [(w, True) for w in (first, last) if len(w) >= 3 and w[0].isupper()]
     return variants
 
