@@ -53,7 +53,7 @@ def triggers(text: str, needles: tuple[str, ...]) -> list[int] | None:
 def present(text: str, needles: tuple[str, ...]) -> frozenset[str]:
     """Those of ``needles`` (lower-case) that occur in ``text.lower()``."""
     index = _index(text)
-    if index.hits(needles) is None:
+    if index.run(needles) is None:
         return frozenset(needle for needle in needles if needle in index.lowered)
     return index.found.intersection(needles)
 
@@ -138,6 +138,13 @@ class _Index:
 
     def hits(self, needles: tuple[str, ...]) -> list[int] | None:
         """Sorted offsets of ``needles`` in the lower-cased text; None for a set with no shared pass."""
+        set_id = self.run(needles)
+        return None if set_id is None else sorted(self.starts.get(set_id, ()))
+
+    def run(self, needles: tuple[str, ...]) -> int | None:
+        """The shared pass over the text, done once for all registered sets (``starts``, ``found``);
+        the id of ``needles``' set, or None for a set with no shared pass. :func:`present` needs
+        only ``found``, so it calls this rather than :meth:`hits`, which sorts the offsets."""
         registry, set_id = _set_id(needles)
         if set_id is None:
             return None
@@ -160,7 +167,7 @@ class _Index:
                     for owner in set_ids:
                         starts.setdefault(owner, set()).add(end - len(needle))
             self.starts, self.found, self.needles = starts, frozenset(found), registry
-        return sorted(self.starts.get(set_id, ()))
+        return set_id
 
 
 _last: _Index | None = None

@@ -252,7 +252,7 @@ def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
         mixed_case = any(c.isupper() for c in core) and any(c.islower() for c in core)
     if not mixed_case:
         return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
-    if sum(c.isdigit() for c in core) < 2 or core.count("/") > 2 or core.count("-") > 3:
+    if sum(map(str.isdigit, core)) < 2 or core.count("/") > 2 or core.count("-") > 3:
         return False
     # CamelCase identifiers (AbstractSingletonProxyFactoryBean2) change case at word starts only.
     if len(_CAMEL_WORD.findall(core)) * 4 >= len(core) - 4:
