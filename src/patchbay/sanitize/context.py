@@ -214,6 +214,8 @@ _SPACES = re.compile(r"\s+")
 
 
 def _norm_key(key: str) -> str:
+    if key.isascii() and key.isalpha():  # "displayName", "emailAddress": nothing for the regex to drop
+        return key.lower()
     return _NOT_LOWER.sub("", key.lower())
 
 
@@ -223,7 +225,8 @@ def known_values(event: Any) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
 
     def walk(value: Any, parent: str) -> None:
-        if isinstance(value, Mapping):
+        # A plain dict first: isinstance against the Mapping ABC is the slow way to say yes.
+        if type(value) is dict or isinstance(value, Mapping):
             for key, item in value.items():
                 norm = _norm_key(str(key))
                 if isinstance(item, str) and item.strip():
