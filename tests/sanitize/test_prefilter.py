@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from patchbay.sanitize import Sanitizer, prefilter, scan
 from patchbay.sanitize.context import _ADDRESS
 from patchbay.sanitize.detectors import _CANDIDATE, _CARD, _candidates
-from patchbay.sanitize.identifiers import _IBAN, _IPV4, _SSN
+from patchbay.sanitize.identifiers import _IBAN, _IPV4, _IPV6, _SSN
 from patchbay.sanitize.scan import forget, matches_at
 from patchbay.sanitize.secret_formats import _TOKEN
 
@@ -51,6 +51,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "card": _CARD,
     "ssn": _SSN,
     "ipv4": _IPV4,
+    "ipv6": _IPV6,
     "iban": _IBAN,
     "address": _ADDRESS,
     "token": _TOKEN,
@@ -69,6 +70,7 @@ PIECES = st.sampled_from(
         " ", "  ", "-", ".", "/", "_", "=", "#", ":", "\n", "\t", "a", "Z", "x", "A", "e", "Q",
         "aB3dE5gH7jK9mN1pQ3rS5tU7vW9", "ghp_x", "/+", "\u0663", "\u0966", "\uff11", "\u00e9",
         "\u00df", "\u00a0", "\u2007", "\u3000", "\u20ac", "\u00b2", "\u2460", "\u017f", "\u0130",
+        "::", "fe80::1", "2001:db8:0:0:1:0:0:1", "%eth0", "13:08:03", "ab:", "Ff",
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, max_size=40).map("".join)

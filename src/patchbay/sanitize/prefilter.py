@@ -134,6 +134,9 @@ def prefilters() -> list[Prefilter]:
             + _street_suffixes()
             + rb")",
         ),
+        # identifiers._IPV6: (?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}..., cut to two groups. A hex run
+        # is word characters, so the context character (neither \w nor ':') fixes the start.
+        Prefilter("ipv6", rb"[^" + W + rb":][0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:"),
         # secret_formats._TOKEN: (?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., cut to 24 characters.
         Prefilter("token", rb"[^" + W + rb"/+.=\-][A-Za-z0-9_+/\-]{24}", width=25),
         # detectors._CANDIDATE: 7+ digits among phone characters. A candidate lies inside one run of
