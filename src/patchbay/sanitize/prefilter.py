@@ -7,6 +7,9 @@ each of them at every digit, 6-21 µs per pattern on a ticket. Hyperscan (Intel'
 runs only where a match can begin (:func:`starts`, for :func:`~patchbay.sanitize.scan.matches_at`)
 or inside the runs of characters that can hold one (:func:`regions`, for ``finditer(text, a, b)``).
 Without hyperscan both return None and the detectors scan the whole text: same findings, slower.
+IPv6 addresses (whose pattern starts with a lookbehind) get a start pattern too, and the shared
+trigger words of :mod:`~patchbay.sanitize.scan` are found in ASCII texts by a second, literal
+database (:func:`literal_matches`).
 
 Why the findings cannot change: each hyperscan pattern here describes a SUPERSET of what its Python
 pattern matches, and reports the one offset where such a match begins.
