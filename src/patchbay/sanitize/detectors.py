@@ -60,6 +60,11 @@ _PHONE_WORDS = re.compile(
     r"(?i)\b(?:phone|ph|tel|telephone|mobile|mob|cell|call|fax|whatsapp|sms|text|contact|reach|dial|ring|"
     r"number|landline|hotline)\b[^\n]{0,24}$"
 )
+# Every _PHONE_WORDS word, lower-cased, contains one of these ("phone" and "telephone" hold "ph"
+# and "tel", "mobile" holds "mob"): a necessary condition for a match in an ASCII slice.
+_PHONE_WORD_HINT = re.compile(
+    r"ph|tel|mob|cell|call|fax|whatsapp|sms|text|contact|reach|dial|ring|number|landline|hotline"
+)
 # A cheap first pass: 7+ digits joined by at most two separators each. phonenumbers' matcher is
 # precise but slow, so it only ever sees these short windows, never the whole text. Each repetition
 # consumes a digit, so the pattern is linear in the input. It is "(?:\+|\b00)?\(?\d" + _DIGITS
@@ -171,7 +176,13 @@ class PhoneDetector:
 
     @staticmethod
     def _has_phone_word(text: str, start: int) -> bool:
-        return _PHONE_WORDS.search(text[max(0, start - 40) : start]) is not None
+        before = text[max(0, start - 40) : start]
+        # _PHONE_WORDS is tried at every offset (a case-insensitive alternation after "\b": ~15k
+        # instructions); in an ASCII slice it can only match where a lower-case phone word is,
+        # which one plain, fast-scanning search over the lower-cased slice rules out first.
+        if before.isascii() and _PHONE_WORD_HINT.search(before.lower()) is None:
+            return False
+        return _PHONE_WORDS.search(before) is not None
 
     @classmethod
     def _looks_like_identifier(cls, text: str, start: int, end: int, raw: str) -> bool:
