@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from patchbay.sanitize.detectors import (
+    _PHONE_WORDS,
     CardDetector,
     EmailDetector,
     PhoneDetector,
@@ -110,3 +113,20 @@ def test_url_credentials_mask_the_whole_userinfo() -> None:
     text = "db at postgres://admin:p@ss:w0rd@db.internal:5432/app and https://ok.example.com/x?u=a@b.co"
     assert values(UrlCredentialsDetector(), text) == ["admin:p@ss:w0rd"]
     assert values(UrlCredentialsDetector(), "ssh://git@github.com/org/repo") == []
+
+
+_PHONE_WORD_PIECES = [
+    "phone", "PH", "Tel", "telephone", "Mobile", "mob", "cell", "CALL", "fax", "WhatsApp", "sms",
+    "text", "contact", "reach", "dial", "ring", "number", "landline", "hotline", "during", "graph",
+    "hotel", "\u017fms", "d\u0131al", "\u0130", "x", "_", "-", ":", " ", "\n", "  ", "1", "42",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_PHONE_WORD_PIECES), max_size=16).map("".join))
+def test_the_phone_word_shortcut_agrees_with_the_pattern(before: str) -> None:
+    """The lower-cased hint search only skips slices where _PHONE_WORDS cannot match."""
+    text = before + "4155550132"
+    start = len(before)
+    expected = _PHONE_WORDS.search(text[max(0, start - 40) : start]) is not None
+    assert PhoneDetector._has_phone_word(text, start) == expected

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patchbay.sanitize import Sanitizer, prefilter
+from patchbay.sanitize import Sanitizer, prefilter, scan
 from patchbay.sanitize.context import _ADDRESS
 from patchbay.sanitize.detectors import _CANDIDATE, _CARD, _candidates
-from patchbay.sanitize.identifiers import _IBAN, _IPV4, _SSN
+from patchbay.sanitize.identifiers import _IBAN, _IPV4, _IPV6, _SSN
 from patchbay.sanitize.scan import forget, matches_at
 from patchbay.sanitize.secret_formats import _TOKEN
 
@@ -51,6 +51,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "card": _CARD,
     "ssn": _SSN,
     "ipv4": _IPV4,
+    "ipv6": _IPV6,
     "iban": _IBAN,
     "address": _ADDRESS,
     "token": _TOKEN,
@@ -69,6 +70,7 @@ PIECES = st.sampled_from(
         " ", "  ", "-", ".", "/", "_", "=", "#", ":", "\n", "\t", "a", "Z", "x", "A", "e", "Q",
         "aB3dE5gH7jK9mN1pQ3rS5tU7vW9", "ghp_x", "/+", "\u0663", "\u0966", "\uff11", "\u00e9",
         "\u00df", "\u00a0", "\u2007", "\u3000", "\u20ac", "\u00b2", "\u2460", "\u017f", "\u0130",
+        "::", "fe80::1", "2001:db8:0:0:1:0:0:1", "%eth0", "13:08:03", "ab:", "Ff",
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, max_size=40).map("".join)
@@ -161,3 +163,41 @@ def test_threads_scan_with_their_own_scratch_space() -> None:
     for thread in threads:
         thread.join()
     assert results == [True] * 4
+
+
+# Trigger words in any case, their overlaps ("sk-" in "sk-ant-", "birth" in "date of birth"),
+# near misses and filler: what the shared trigger index is asked about.
+WORD_PIECES = st.sampled_from(
+    [
+        "Hi", "hello", "DEAR", "cc", "Cc:", "key", "api_KEY=", "token", "Bearer ", "authorization",
+        "sk-ant-", "sk-", "SK_live_", "date of birth", "Born", "dob", "my name is", "This is",
+        "I'm", "addr", "Ship To", "ghp_", "eyJ", "xox", "q~", "sig=", "private key", "aaaa", " ",
+        "\n", ".", "x", "Z", "0",
+    ]
+)  # fmt: skip
+
+
+@needs_hyperscan
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WORD_PIECES, max_size=40).map("".join))
+def test_trigger_words_are_found_alike_by_hyperscan_and_aho_corasick(text: str) -> None:
+    """An ASCII text's trigger words come from hyperscan when the prefilter is on, from the
+    Aho-Corasick pass when it is off: the same offsets and the same words present."""
+    Sanitizer().detect("warm up: every detector registers its trigger words")
+    sets = list(scan._needles.ids)
+    assert sets and text.isascii()
+
+    def ask() -> list[object]:
+        found: list[object] = [
+            (scan.triggers(text, needles), scan.present(text, needles)) for needles in sets
+        ]
+        forget(text)
+        return found
+
+    with_hyperscan = ask()
+    prefilter.set_enabled(False)
+    try:
+        without = ask()
+    finally:
+        prefilter.set_enabled(True)
+    assert with_hyperscan == without

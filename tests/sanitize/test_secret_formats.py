@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patchbay.sanitize import Sanitizer
+from patchbay.sanitize.scan import forget, matches_at
 from patchbay.sanitize.secret_formats import SecretDetector
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "sanitize"
@@ -146,3 +149,39 @@ def test_detector_reports_spans_that_slice_the_text() -> None:
     text = "token=" + FAKE["github classic"]
     for span in SecretDetector().detect(text):
         assert text[span.start : span.end] == span.value
+
+
+# Pieces of every format that is tried only at its hints, in other cases and glued to words, with
+# the "proxy-" that may open an authorization header, and case traps (Kelvin sign, long s).
+_SECRET_PIECES = st.sampled_from(
+    [
+        "Authorization: Bearer ", "PROXY-", "proxy-authorization: Basic ", "Proxy-Authorization=",
+        "authorization: Digest ", "authorization: ", "bearer ", "Bearer ", "ghp_", "GHO_",
+        "github_pat_", "glpat-", "glcbt-ab_", "GR1348941", "xoxb-", "xapp-1-", "hooks.slack.com/services/",
+        "GOCSPX-", "AccountKey=", "accountkey=", "whsec_", "npm_", "SG.", "shpat_", "AKIA", "asia",
+        "sk-ant-", "sk-", "SK-proj-", "sk_live_", "rk_test_", "AIza", "ATATT", "eyJ", "eyj", ".",
+        "aB3dE5gH7jK9mN1pQ3rS5tU7vW9xY1z", "0123456789abcdef0123456789abcdef", "_", "-", " ", "\n",
+        "=", ":", "x", "\u212a", "\u017f", "\u00e9", "'", '"',
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_SECRET_PIECES, max_size=24).map("".join))
+def test_formats_tried_at_their_hints_find_what_a_full_scan_finds(text: str) -> None:
+    """Formats that open with a hint are tried only at hint offsets; a detector that scans every
+    format over the whole text finds the same."""
+    fast = SecretDetector()
+    full = SecretDetector()
+    full._modes = [0] * len(full._modes)  # every format by finditer, as before
+    found = list(fast.detect(text))
+    forget(text)
+    assert found == list(full.detect(text))
+    forget(text)
+    # And match by match (a format's value group can hide where its match began).
+    for fmt, mode in zip(fast.formats, fast._modes, strict=True):
+        starts = fast._starts(text, mode) if mode else None
+        if starts is not None:
+            expected = [m.span() for m in fmt.pattern.finditer(text)]
+            assert [m.span() for m in matches_at(fmt.pattern, text, starts)] == expected, fmt.name
+    forget(text)

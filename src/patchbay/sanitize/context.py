@@ -214,6 +214,8 @@ _SPACES = re.compile(r"\s+")
 
 
 def _norm_key(key: str) -> str:
+    if key.isascii() and key.isalpha():  # "displayName", "emailAddress": nothing for the regex to drop
+        return key.lower()
     return _NOT_LOWER.sub("", key.lower())
 
 
@@ -223,7 +225,8 @@ def known_values(event: Any) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
 
     def walk(value: Any, parent: str) -> None:
-        if isinstance(value, Mapping):
+        # A plain dict first: isinstance against the Mapping ABC is the slow way to say yes.
+        if type(value) is dict or isinstance(value, Mapping):
             for key, item in value.items():
                 norm = _norm_key(str(key))
                 if isinstance(item, str) and item.strip():
@@ -250,7 +253,11 @@ def _name_variants(name: str) -> list[tuple[str, bool]]:
     variants: list[tuple[str, bool]] = [(name, False)]
     if len(words) >= 2:
         first, last = words[0], words[-1]
-        variants += [(f"{first} {last}", False), (f"{last}, {first}", False), (f"{first[0]}. {last}", False)]
+        # "First Last" only when it is not the name itself (a two-word name): the same needle twice
+        # found every hit twice, and the twin spans were identical, so resolution dropped one.
+        if f"{first} {last}" != name:
+            variants.append((f"{first} {last}", False))
+        variants += [(f"{last}, {first}", False), (f"{first[0]}. {last}", False)]
         variants += [(w, True) for w in (first, last) if len(w) >= 3 and w[0].isupper()]
     return variants
 

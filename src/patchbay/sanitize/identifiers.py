@@ -118,7 +118,9 @@ class IpDetector:
         # An address needs '::' or seven colons (see below): most texts with colons (times) have neither.
         if "::" not in text and text.count(":") < 7:
             return
-        for m in _IPV6.finditer(text):
+        # Timestamps put 7+ colons in many tickets: the prefilter says where an address can begin.
+        starts = prefilter.starts(text, "ipv6")
+        for m in _IPV6.finditer(text) if starts is None else matches_at(_IPV6, text, starts):
             raw = m.group()
             # Times ("13:08:03") have no '::' and fewer than eight groups; C++ names have non-hex letters.
             if "::" not in raw and raw.count(":") < 7:

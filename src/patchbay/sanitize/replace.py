@@ -42,11 +42,13 @@ class Placeholders:
 
     def token(self, span: Span) -> str:
         """The placeholder for ``span``'s value, allocating the next number on first sight."""
-        key = (span.entity_type, span.key)
+        # span.key and label(), inlined: this runs for every replaced span.
+        entity_type, canonical = span.entity_type, span.canonical
+        key = (entity_type, canonical if canonical is not None else span.value)
         existing = self._tokens.get(key)
         if existing is not None:
             return existing
-        name = label(span.entity_type)
+        name = entity_type.upper()
         number = self._counters.get(name, 0) + 1
         self._counters[name] = number
         token = f"<{name}_{number}>"
