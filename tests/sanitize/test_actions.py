@@ -31,3 +31,16 @@ def test_hash_needs_a_key_and_unknown_actions_are_refused() -> None:
         Policy({"email": "hash"})
     with pytest.raises(ValueError, match="unknown actions"):
         Policy({"email": "shred"})  # type: ignore[dict-item]
+
+
+def test_tokens_only_shortcut_writes_what_render_writes() -> None:
+    """With every type redacted the replacer asks the numbering directly (no ``render``); the
+    shortcut is taken only then, and gives the same text as rendering each span."""
+    from patchbay.sanitize.replace import Placeholders, replace
+
+    text = "ann@example.com, +1 415-555-0132, again ann@example.com"
+    spans = Sanitizer().detect(text)
+    assert Policy().tokens_only() and Policy({"email": "redact"}).tokens_only()
+    assert not Policy({"email": "mask"}).tokens_only() and not Policy(default="drop").tokens_only()
+    assert replace(text, spans, Placeholders()) == replace(text, spans, Placeholders(), Policy().render)
+    assert Sanitizer(actions={"email": "drop"}).sanitize_text(text).text == ", <PHONE_1>, again "

@@ -12,6 +12,7 @@ from patchbay.sanitize.detectors import (
     EmailDetector,
     PhoneDetector,
     UrlCredentialsDetector,
+    _scheme_starts,
     card_issuer,
     luhn_valid,
 )
@@ -130,3 +131,31 @@ def test_the_phone_word_shortcut_agrees_with_the_pattern(before: str) -> None:
     start = len(before)
     expected = _PHONE_WORDS.search(text[max(0, start - 40) : start]) is not None
     assert PhoneDetector._has_phone_word(text, start) == expected
+
+
+def _scheme_starts_by_definition(text: str) -> list[int]:
+    """Every ASCII letter 2-21 characters before a "://" with no word character (str.isalnum() or
+    "_") before it: the rule _scheme_starts computes with a regex, written as a plain loop."""
+    starts: set[int] = set()
+    sep = text.find("://")
+    while sep != -1:
+        for pos in range(max(0, sep - 21), sep - 1):
+            before = text[pos - 1] if pos else ""
+            if text[pos].isascii() and text[pos].isalpha() and not (before.isalnum() or before == "_"):
+                starts.add(pos)
+        sep = text.find("://", sep + 1)
+    return sorted(starts)
+
+
+_SCHEME_PIECES = [
+    "://", "https", "git+ssh", "a", "Z", "_", "-", ".", "+", " ", "\n", "1", "\u00e9", "\u0661", "\u017f",
+    ":", "/",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_SCHEME_PIECES), max_size=20).map("".join))
+def test_scheme_starts_agree_with_the_rule(text: str) -> None:
+    """The regex shortcut finds the same candidate scheme starts as the loop it replaced (Unicode
+    letters and digits before a letter are word characters; so is "_")."""
+    assert _scheme_starts(text) == _scheme_starts_by_definition(text)

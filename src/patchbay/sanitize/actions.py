@@ -91,6 +91,11 @@ class Policy:
         """The action for ``entity_type``."""
         return self.actions.get(entity_type, self.default)
 
+    def tokens_only(self) -> bool:
+        """Whether every type is redacted: :meth:`render` then always writes the placeholder, so
+        the replacer can ask the numbering directly and skip a method call per span."""
+        return self.default == "redact" and all(map("redact".__eq__, self.actions.values()))
+
     def render(self, span: Span, placeholders: Placeholders) -> str:
         """The text written in place of ``span``; a pseudonym is recorded in ``placeholders``."""
         action = self.actions.get(span.entity_type, self.default)  # self.action(), inlined: per span

@@ -175,38 +175,47 @@ class _Engine:
             elements=len(self.patterns),
             flags=[hyperscan.HS_FLAG_SOM_LEFTMOST if p.width == 0 else 0 for p in self.patterns],
         )
-        self._plan = [(p.name, p.width) for p in self.patterns]
+        self._names = [p.name for p in self.patterns]
+        self._widths = [p.width for p in self.patterns]
+        (self._runs_name,) = (p.name for p in self.patterns if p.width < 0)  # one run pattern: phone
         self._local = threading.local()
 
     def scan(self, text: str) -> Hits:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:  # scans release the GIL: each thread needs its own scratch space
             scratch = self._local.scratch = hyperscan.Scratch(self.database)
-        buffer = encode(text)
+        buffer = ("\n" + text + "\n").encode("ascii", _ERRORS)  # encode(), inlined
         found: list[tuple[int, int, int]] = []
         self.database.scan(buffer, match_event_handler=_collect, context=found, scratch=scratch)
+        if not found:  # a third of the tickets: nothing to sort or group
+            return _NO_HITS
         starts: dict[str, list[int]] = {}
-        regions: dict[str, list[tuple[int, int]]] = {}
-        plan = self._plan
+        runs: list[tuple[int, int]] = []
+        names, widths = self._names, self._widths
         phone_mask = b""
         for pattern_id, start, end in found:
-            name, width = plan[pattern_id]
-            # Buffer offsets are text offsets + 1 (the leading newline). A context character at
-            # buffer offset `start` means a match can begin at text offset `start`.
-            if width > 0:
-                starts.setdefault(name, []).append(end - width)
-            elif width == 0:
-                starts.setdefault(name, []).append(start)
-            else:
+            width = widths[pattern_id]
+            if width < 0:
                 # A run of phone characters closed by the character at buffer offset end - 1; it
                 # opens after the last other character before that (the leading newline at worst).
                 phone_mask = phone_mask or buffer.translate(_PHONE_MASK)
-                regions.setdefault(name, []).append((phone_mask.rfind(b"0", 0, end - 1), end - 2))
+                runs.append((phone_mask.rfind(b"0", 0, end - 1), end - 2))
+                continue
+            # Buffer offsets are text offsets + 1 (the leading newline). A context character at
+            # buffer offset `start` means a match can begin at text offset `start`.
+            name = names[pattern_id]
+            offsets = starts.get(name)
+            if offsets is None:
+                starts[name] = offsets = []
+            offsets.append(start if width == 0 else end - width)
         for offsets in starts.values():
             offsets.sort()
-        for runs in regions.values():
-            runs.sort()
-        return Hits(starts, regions)
+        runs.sort()
+        return Hits(starts, {self._runs_name: runs} if runs else {})
+
+
+_NO_HITS = Hits({}, {})
+"""What a text without any report gets (shared: callers only read it)."""
 
 
 # Per byte of the encoding: b"1" for the phone characters of the pattern above, b"0" for the rest.

@@ -66,9 +66,16 @@ def replace(
     ``render`` writes for it (an action's output, see :class:`~patchbay.sanitize.actions.Policy`)."""
     parts: list[str] = []
     cursor = 0
-    for span in spans:
-        parts.append(text[cursor : span.start])
-        parts.append(render(span, placeholders) if render is not None else placeholders.token(span))
-        cursor = span.end
+    if render is None:  # every type redacted (the sanitizer's usual case): the numbering's token
+        token = placeholders.token  # bound once, not per span
+        for span in spans:
+            parts.append(text[cursor : span.start])
+            parts.append(token(span))
+            cursor = span.end
+    else:
+        for span in spans:
+            parts.append(text[cursor : span.start])
+            parts.append(render(span, placeholders))
+            cursor = span.end
     parts.append(text[cursor:])
     return "".join(parts)

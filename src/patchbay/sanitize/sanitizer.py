@@ -158,7 +158,8 @@ class Sanitizer:
         (and pseudonym mapping) across calls, ``spans`` when they were already detected."""
         numbering = placeholders if placeholders is not None else self.numbering_for(text)
         found = spans if spans is not None else self.detect(text, known=known)
-        out = replace(text, found, numbering, self.policy.render)
+        policy = self.policy
+        out = replace(text, found, numbering, None if policy.tokens_only() else policy.render)
         findings: dict[str, int] = {}
         for span in found:
             findings[span.entity_type] = findings.get(span.entity_type, 0) + 1
