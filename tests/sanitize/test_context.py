@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from patchbay.sanitize.context import AddressDetector, KnownValuesDetector, NameCueDetector, known_values
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patchbay.sanitize.context import (
+    _PERSON_LABEL,
+    _SIGN_OFF,
+    AddressDetector,
+    KnownValuesDetector,
+    NameCueDetector,
+    _cued_lines,
+    known_values,
+)
+from patchbay.sanitize.scan import forget, matches_at
 
 
 def values(spans: object) -> list[str]:
@@ -55,3 +67,35 @@ def test_street_addresses_and_address_labels() -> None:
     assert "4821 Oak Ridge Drive, Apt 5, Springfield, IL 62704" in found
     assert "Flat 3, 12 Rue Lepic, Paris" in found
     assert "10 Downing Street" in found
+
+
+_CUE_PIECES = [
+    "Thanks", "THANK YOU", "Many thanks", "best", "Kind Regards", "warm regards", "Cheers", "Sincerely",
+    "Yours truly", "BR", "thx", "Rgds", "regards", "Name", "full name", "Customer Name", "contact person",
+    "Reporter", "requester", "CALLER", "Account Holder", "cardholder", "Card holder", "Patient", "employee",
+    "\u212aind regards", "\u017fincerely", "R\u0130", "\u0131", ",", ":", "=", " ", "\t", "\n", "\r\n",
+    "Ann Lee", "Dr. Bo Chen", "x", "-", "\u2014",
+]  # fmt: skip
+
+
+_CUE_LINES = st.tuples(
+    st.sampled_from(["", " ", "\t", "\n", "\n  "]),
+    st.sampled_from(_CUE_PIECES[:27]),
+    st.sampled_from([":", " = ", ",\n", "!", " "]),
+    st.sampled_from(["Ann Lee", "Dr. Bo Chen", "ann"]),
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_CUE_PIECES), _CUE_LINES), max_size=10).map("".join))
+def test_cued_lines_keep_every_sign_off_and_label_match(text: str) -> None:
+    """Trying the "^"-led patterns only at the lines _cued_lines keeps finds what finditer finds
+    (Kelvin sign, long s and dotted I included: those texts keep every line)."""
+    sign_offs, labels = _cued_lines(text)
+    forget(text)
+    assert [m.span() for m in matches_at(_SIGN_OFF, text, sign_offs)] == [
+        m.span() for m in _SIGN_OFF.finditer(text)
+    ]
+    assert [m.span() for m in matches_at(_PERSON_LABEL, text, labels)] == [
+        m.span() for m in _PERSON_LABEL.finditer(text)
+    ]

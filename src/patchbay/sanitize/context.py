@@ -14,7 +14,7 @@ from typing import Any
 import phonenumbers
 
 from patchbay.sanitize import prefilter
-from patchbay.sanitize.scan import exact_triggers, line_starts, lower, matches_at, triggers
+from patchbay.sanitize.scan import exact_triggers, fold, line_starts, lower, matches_at, triggers
 from patchbay.sanitize.spans import Span
 
 _NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
@@ -93,6 +93,41 @@ _ADDRESS = re.compile(
 )
 
 
+# What _SIGN_OFF and _PERSON_LABEL can open with after "^[ \t]*" (lower-case, each alternative's
+# first word or a prefix of it).
+_SIGN_OFF_OPENERS = (
+    "thank", "many thanks", "regards", "best", "kind regards", "warm regards", "cheers", "sincerely",
+    "yours", "br", "thx", "rgds",
+)  # fmt: skip
+_LABEL_OPENERS = (
+    "name", "full name", "customer", "contact", "reporter", "requester", "caller", "account holder",
+    "card", "patient", "employee",
+)  # fmt: skip
+
+
+def _cued_lines(text: str) -> tuple[list[int], list[int]]:
+    """The line starts where :data:`_SIGN_OFF`, and those where :data:`_PERSON_LABEL`, can match:
+    after the line's spaces and tabs the lower-cased text opens with one of their words. Each
+    pattern was tried at every line start (~8 a ticket, a case-insensitive alternation each);
+    where :func:`~patchbay.sanitize.scan.fold` is None (a case-insensitive match could hide from
+    ``lower()``) every line start is kept."""
+    lines = line_starts(text)
+    folded = fold(text)
+    if folded is None:
+        return lines, lines
+    sign_offs: list[int] = []
+    labels: list[int] = []
+    for at in lines:
+        word = at
+        while folded.startswith((" ", "\t"), word):  # rare: lines mostly open with their word
+            word += 1
+        if folded.startswith(_SIGN_OFF_OPENERS, word):
+            sign_offs.append(at)
+        if folded.startswith(_LABEL_OPENERS, word):
+            labels.append(at)
+    return sign_offs, labels
+
+
 def _trim_name(name: str) -> str:
     """``name`` without trailing words that are not part of it ("Ann Team" -> "Ann")."""
     words = name.split()
@@ -144,13 +179,14 @@ class NameCueDetector:
         else:
             intro = matches_at(_SELF_INTRO, text, intro_at)
             mention = matches_at(_MENTION, text, mention_at)
-        # Sign-offs and labels are "^"-led (MULTILINE): tried only where a line starts.
-        lines = line_starts(text)
+        # Sign-offs and labels are "^"-led (MULTILINE): tried only where a line starts with a word
+        # that can open them.
+        sign_off_lines, label_lines = _cued_lines(text)
         for matches in (
             _greetings(text),
-            matches_at(_SIGN_OFF, text, lines),
+            matches_at(_SIGN_OFF, text, sign_off_lines),
             intro,
-            matches_at(_PERSON_LABEL, text, lines),
+            matches_at(_PERSON_LABEL, text, label_lines),
             mention,
         ):
             for m in matches:
