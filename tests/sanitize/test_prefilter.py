@@ -70,7 +70,8 @@ PIECES = st.sampled_from(
         " ", "  ", "-", ".", "/", "_", "=", "#", ":", "\n", "\t", "a", "Z", "x", "A", "e", "Q",
         "aB3dE5gH7jK9mN1pQ3rS5tU7vW9", "ghp_x", "/+", "\u0663", "\u0966", "\uff11", "\u00e9",
         "\u00df", "\u00a0", "\u2007", "\u3000", "\u20ac", "\u00b2", "\u2460", "\u017f", "\u0130",
-        "::", "fe80::1", "2001:db8:0:0:1:0:0:1", "%eth0", "13:08:03", "ab:", "Ff",
+        "::", "fe80::1", "2001:db8:0:0:1:0:0:1", "%eth0", "13:08:03", "ab:", "Ff", "1:2:3:4:5:6:7:8",
+        "a:b::c", "123456789", "123-45-67890", "123 45-6789",
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, max_size=40).map("".join)
@@ -87,10 +88,20 @@ def test_every_match_begins_at_a_reported_start(text: str) -> None:
     for name, pattern in PATTERNS.items():
         starts = prefilter.starts(text, name)
         assert starts is not None
-        full = _spans(pattern.finditer(text))
+        keep = KEPT.get(name, _any)
+        full = [m.span() for m in pattern.finditer(text) if keep(m.group())]
         assert {start for start, _ in full} <= set(starts), name
-        assert _spans(matches_at(pattern, text, starts)) == full, name
+        assert [m.span() for m in matches_at(pattern, text, starts) if keep(m.group())] == full, name
     forget(text)
+
+
+def _any(raw: str) -> bool:
+    return True
+
+
+# The matches a detector goes on with, where its prefilter reports only those: IPv6 candidates
+# need "::" or seven colons (times such as "13:08:03" are not reported).
+KEPT = {"ipv6": lambda raw: "::" in raw or raw.count(":") >= 7}
 
 
 @needs_hyperscan
