@@ -99,3 +99,14 @@ def test_cued_lines_keep_every_sign_off_and_label_match(text: str) -> None:
     assert [m.span() for m in matches_at(_PERSON_LABEL, text, labels)] == [
         m.span() for m in _PERSON_LABEL.finditer(text)
     ]
+
+
+def test_name_words_split_where_the_regex_split() -> None:
+    """_name_variants splits with str.split(), which must see the same whitespace as re's \\s."""
+    import re
+    import sys
+
+    space = re.compile(r"\s")
+    assert all((space.fullmatch(chr(c)) is not None) == chr(c).isspace() for c in range(sys.maxunicode + 1))
+    name = "Ann\u00a0Marie\u2003 Lee\x1c Jr"
+    assert name.split() == [w for w in re.split(r"\s+", name) if w]
