@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from patchbay.sanitize import scan
 from patchbay.sanitize.context import (
+    _MENTION,
+    _MENTION_TRIGGERS,
     _NAME,
     _PERSON_LABEL,
     _SIGN_OFF,
@@ -71,12 +73,13 @@ ANCHORED_GREETING = re.compile(
 )
 
 
+_GREETING_PIECES = [
+    "Hi", "Hello", "Dear", " ", "\t", "\n", ".", "!", ",", "Ann", "Bob", "Lee", "x", "this", "HI", "s",
+]  # fmt: skip
+
+
 @settings(max_examples=400, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(["Hi", "Hello", "Dear", " ", "\t", "\n", ".", "!", ",", "Ann", "Bob", "Lee", "x"])
-    )
-)
+@given(st.lists(st.sampled_from(_GREETING_PIECES)))
 def test_greetings_found_from_the_greeting_word_equal_the_anchored_pattern(parts: list[str]) -> None:
     text = "".join(parts)
     expected = [(m.start("name"), m.group("name")) for m in ANCHORED_GREETING.finditer(text)]
@@ -146,3 +149,19 @@ def test_the_sanitizer_keeps_no_ticket_text_in_the_shared_slot() -> None:
     text = "Hi Ann, my password=hunter22"
     Sanitizer().sanitize_text(text)
     assert scan._last is None or scan._last.text is not text
+
+
+_MENTION_PIECES = [
+    "cc", "Cc", "CC", "acc", "cc:", " ", "\t", ":", "\n", "Ann Lee", "Bob", "x", "manager", "contact",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_MENTION_PIECES)))
+def test_mentions_tried_at_their_triggers_equal_finditer(parts: list[str]) -> None:
+    """The "cc" triggers carry the space, tab or colon that _MENTION needs after "cc"."""
+    text = "".join(parts)
+    at = triggers(text, _MENTION_TRIGGERS)
+    found = _MENTION.finditer(text) if at is None else matches_at(_MENTION, text, at)
+    assert [m.span() for m in found] == [m.span() for m in _MENTION.finditer(text)]
+    scan.forget(text)
