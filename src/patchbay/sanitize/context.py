@@ -109,27 +109,36 @@ _LABEL_OPENERS = (
 )  # fmt: skip
 
 
+def _line_patterns(openers: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``openers`` after any spaces and tabs at the text's start, and after a newline: searched in
+    the lower-cased text, the second is literal-led, so the engine jumps from newline to newline."""
+    words = "|".join(map(re.escape, openers))
+    return re.compile(rf"[ \t]*(?:{words})"), re.compile(rf"\n[ \t]*(?:{words})")
+
+
+_SIGN_OFF_LINE = _line_patterns(_SIGN_OFF_OPENERS)
+_LABEL_LINE = _line_patterns(_LABEL_OPENERS)
+
+
 def _cued_lines(text: str) -> tuple[list[int], list[int]]:
     """The line starts where :data:`_SIGN_OFF`, and those where :data:`_PERSON_LABEL`, can match:
     after the line's spaces and tabs the lower-cased text opens with one of their words. Each
     pattern was tried at every line start (~8 a ticket, a case-insensitive alternation each);
     where :func:`~patchbay.sanitize.scan.fold` is None (a case-insensitive match could hide from
     ``lower()``) every line start is kept."""
-    lines = line_starts(text)
     folded = fold(text)
     if folded is None:
+        lines = line_starts(text)
         return lines, lines
-    sign_offs: list[int] = []
-    labels: list[int] = []
-    for at in lines:
-        word = at
-        while folded.startswith((" ", "\t"), word):  # rare: lines mostly open with their word
-            word += 1
-        if folded.startswith(_SIGN_OFF_OPENERS, word):
-            sign_offs.append(at)
-        if folded.startswith(_LABEL_OPENERS, word):
-            labels.append(at)
-    return sign_offs, labels
+    return _lines_led_by(folded, _SIGN_OFF_LINE), _lines_led_by(folded, _LABEL_LINE)
+
+
+def _lines_led_by(folded: str, patterns: tuple[re.Pattern[str], re.Pattern[str]]) -> list[int]:
+    """The line starts of ``folded`` where one of :func:`_line_patterns`' words opens the line."""
+    first, after_newline = patterns
+    found = [0] if first.match(folded) else []
+    found += [m.start() + 1 for m in after_newline.finditer(folded)]
+    return found
 
 
 def _trim_name(name: str) -> str:
