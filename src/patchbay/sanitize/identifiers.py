@@ -38,8 +38,14 @@ def iban_valid(iban: str) -> bool:
     if IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
     rearranged = compact[4:] + compact[:4]
+    if rearranged.isascii() and rearranged.isalnum():  # every candidate the pattern finds
+        return int(rearranged.translate(_LETTER_VALUES)) % 97 == 1
     digits = "".join(str(int(ch, 36)) for ch in rearranged)
     return int(digits) % 97 == 1
+
+
+# A=10 ... Z=35, as int(ch, 36) writes them; digits stay as they are (a table: no call per character).
+_LETTER_VALUES = {ord(letter): str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
 
 
 class IbanDetector:
