@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchbay.sanitize.context import (
+    _LABEL_OPENERS,
     _PERSON_LABEL,
     _SIGN_OFF,
+    _SIGN_OFF_OPENERS,
     AddressDetector,
     KnownValuesDetector,
     NameCueDetector,
@@ -110,3 +112,11 @@ def test_name_words_split_where_the_regex_split() -> None:
     assert all((space.fullmatch(chr(c)) is not None) == chr(c).isspace() for c in range(sys.maxunicode + 1))
     name = "Ann\u00a0Marie\u2003 Lee\x1c Jr"
     assert name.split() == [w for w in re.split(r"\s+", name) if w]
+
+
+def test_no_sign_off_word_and_label_word_open_the_same_line() -> None:
+    """_cued_lines finds both kinds of line in one pass, which reports one kind per line: that is
+    exact only while no word of one list is a prefix of a word of the other."""
+    for sign_off in _SIGN_OFF_OPENERS:
+        for label in _LABEL_OPENERS:
+            assert not sign_off.startswith(label) and not label.startswith(sign_off), (sign_off, label)

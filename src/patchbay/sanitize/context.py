@@ -109,15 +109,19 @@ _LABEL_OPENERS = (
 )  # fmt: skip
 
 
-def _line_patterns(openers: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """``openers`` after any spaces and tabs at the text's start, and after a newline: searched in
-    the lower-cased text, the second is literal-led, so the engine jumps from newline to newline."""
-    words = "|".join(map(re.escape, openers))
-    return re.compile(rf"[ \t]*(?:{words})"), re.compile(rf"\n[ \t]*(?:{words})")
+def _line_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Both openers' words after any spaces and tabs, at the text's start and after a newline,
+    searched in the lower-cased text; group 1 is a sign-off's word, group 2 a label's. The second
+    is literal-led, so the engine jumps from newline to newline. One pass serves both patterns:
+    no word of one list is a prefix of a word of the other (a test holds them to that), so a line
+    opens with words of at most one list."""
+    words = (
+        rf"(?:({'|'.join(map(re.escape, _SIGN_OFF_OPENERS))})|({'|'.join(map(re.escape, _LABEL_OPENERS))}))"
+    )
+    return re.compile(rf"[ \t]*{words}"), re.compile(rf"\n[ \t]*{words}")
 
 
-_SIGN_OFF_LINE = _line_patterns(_SIGN_OFF_OPENERS)
-_LABEL_LINE = _line_patterns(_LABEL_OPENERS)
+_CUED_LINE_AT_START, _CUED_LINE = _line_patterns()
 
 
 def _cued_lines(text: str) -> tuple[list[int], list[int]]:
@@ -130,15 +134,14 @@ def _cued_lines(text: str) -> tuple[list[int], list[int]]:
     if folded is None:
         lines = line_starts(text)
         return lines, lines
-    return _lines_led_by(folded, _SIGN_OFF_LINE), _lines_led_by(folded, _LABEL_LINE)
-
-
-def _lines_led_by(folded: str, patterns: tuple[re.Pattern[str], re.Pattern[str]]) -> list[int]:
-    """The line starts of ``folded`` where one of :func:`_line_patterns`' words opens the line."""
-    first, after_newline = patterns
-    found = [0] if first.match(folded) else []
-    found += [m.start() + 1 for m in after_newline.finditer(folded)]
-    return found
+    sign_offs: list[int] = []
+    labels: list[int] = []
+    first = _CUED_LINE_AT_START.match(folded)
+    if first is not None:
+        (sign_offs if first.lastindex == 1 else labels).append(0)
+    for m in _CUED_LINE.finditer(folded):
+        (sign_offs if m.lastindex == 1 else labels).append(m.start() + 1)
+    return sign_offs, labels
 
 
 def _trim_name(name: str) -> str:
