@@ -32,6 +32,9 @@ def _default_transport() -> httpx.AsyncBaseTransport:
     return AiohttpTransport()  # type: ignore[no-any-return]
 
 
+_NO_COOKIES = "outbound clients keep no cookies; pass cookies=... on the request that needs them"
+
+
 class _NoCookieJar(httpx.Cookies):
     """A cookie jar that never takes a cookie from a response: an API client has no session to keep,
     and a cookie a target sets (Jira's XSRF token, a load balancer's affinity) must not ride along on
@@ -42,7 +45,7 @@ class _NoCookieJar(httpx.Cookies):
         return None
 
     def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
-        raise TypeError("outbound clients keep no cookies; pass cookies=... on the request that needs them")
+        raise TypeError(_NO_COOKIES)
 
 
 class CookielessClient(httpx.AsyncClient):
@@ -61,9 +64,7 @@ class CookielessClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: object) -> None:
         if cookies:
-            raise TypeError(
-                "outbound clients keep no cookies; pass cookies=... on the request that needs them"
-            )
+            raise TypeError(_NO_COOKIES)
         self._no_cookies = _NoCookieJar()
 
 
