@@ -80,7 +80,7 @@ async def open_loop(
     # (14 s of CPU to send 1,200 requests in 15 s), which read as seconds of server latency.
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
-        bodies = [encode(ticket(f"B-{n}")) for n in range(total)]
+        bodies = [encode(ticket(f"B-{n + 1}")) for n in range(total)]  # Jira issue numbers start at 1
 
         async def one(n: int) -> None:
             nonlocal errors

@@ -183,3 +183,31 @@ async def test_ip_literals_are_checked_without_a_lookup(monkeypatch: pytest.Monk
     with pytest.raises(EgressBlocked, match="not a public address"):
         await Guard(EgressPolicy(allow_http=True)).check(httpx.URL("http://2130706433/"))
     assert lookups == ["2130706433"]  # not a canonical address: resolved, and the answer checked
+
+
+async def test_a_passed_ip_literal_is_remembered_and_a_refused_one_stays_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The verdict on a host written as an address cannot change, so it is worked out once per guard
+    (a run asks the same local model and target several times); names are not remembered."""
+    guard = Guard(EgressPolicy(allow_http=True, allow=["127.0.0.0/8"]))
+    first = await guard.check(httpx.URL("http://127.0.0.1:8080/v1"))
+    judged: list[object] = []
+    monkeypatch.setattr("patchbay.egress._literal", lambda host: judged.append(host))  # would fail if asked
+    assert await guard.check(httpx.URL("http://127.0.0.1:8080/v1/other")) is first
+    assert judged == []
+    monkeypatch.undo()
+    for _ in range(2):
+        with pytest.raises(EgressBlocked, match=r"10\.1\.2\.3"):
+            await guard.check(httpx.URL("http://10.1.2.3/"))
+
+
+async def test_a_request_to_an_ip_literal_goes_out_unchanged(local_server: tuple[str, list[str]]) -> None:
+    url, hosts = local_server
+    literal = url.replace("localhost", "127.0.0.1")
+    factory = HttpClientFactory(egress=EgressPolicy.for_environment("dev"))
+    for _ in range(2):
+        resp = await factory.client("t").get(literal + "/x")
+        assert resp.status_code == 200
+    assert hosts == [literal.removeprefix("http://")] * 2
+    await factory.aclose()

@@ -85,6 +85,9 @@ def is_public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+_MAX_LITERALS = 256  # remembered IP-literal hosts per guard (config names a handful)
+
+
 class Guard:
     """Checks one URL against a policy; returns the address to connect to."""
 
@@ -92,6 +95,9 @@ class Guard:
         self.policy = policy
         self._hosts = {h.lower().rstrip(".") for h in policy.allow if not _is_network(h)}
         self._networks = [ipaddress.ip_network(h, strict=False) for h in policy.allow if _is_network(h)]
+        # Hosts written as IP addresses that passed: the verdict cannot change (no DNS involved),
+        # and a local model or target is asked several times per run. Names are resolved every time.
+        self._literals: dict[str, IPAddress] = {}
 
     def _allowed(self, ip: IPAddress) -> bool:
         return any(ip in net for net in self._networks) or (
@@ -110,14 +116,21 @@ class Guard:
             raise EgressBlocked("refused a URL without a host")
         if host in self._hosts:
             return None
-        addresses = _literal(host) or await _resolve(host, url.port or (443 if url.scheme == "https" else 80))
+        known = self._literals.get(host)
+        if known is not None:
+            return known
+        literal = _literal(host)
+        addresses = literal or await _resolve(host, url.port or (443 if url.scheme == "https" else 80))
         for ip in addresses:
             if not is_public(ip) and not self._allowed(ip):
                 raise EgressBlocked(
                     f"refused {host!r}: it resolves to {ip}, which is not a public address (SSRF guard); "
                     "add the host or its network to egress.allow if it is meant to be reached"
                 )
-        return sorted(addresses, key=str)[0] if addresses else None
+        pinned = sorted(addresses, key=str)[0] if addresses else None
+        if literal is not None and pinned is not None and len(self._literals) < _MAX_LITERALS:
+            self._literals[host] = pinned
+        return pinned
 
 
 def _literal(host: str) -> set[IPAddress] | None:
@@ -157,7 +170,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pinned = await self.guard.check(request.url)
-        if pinned is not None and request.url.scheme == "http":
+        if pinned is not None and request.url.scheme == "http" and str(pinned) != request.url.host:
             # Connect to the address we checked, so a second DNS answer cannot rebind the host.
             host = f"[{pinned}]" if isinstance(pinned, ipaddress.IPv6Address) else str(pinned)
             request.headers.setdefault("Host", request.url.netloc.decode("ascii"))

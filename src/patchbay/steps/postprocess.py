@@ -213,6 +213,14 @@ class PostprocessStep:
         self._sanitizer = Sanitizer()
         self._vault_key = config.vault_key.get_secret_value() if config.vault_key else None
         self._data_dir = data_dir
+        self._vault: Vault | None = None
+
+    def vault(self) -> Vault:
+        """The vault, opened on first use only (as the sanitize step's): building the cipher, and
+        reading ``.patchbay/vault.key`` when no key is configured, once per process, not per run."""
+        if self._vault is None:
+            self._vault = Vault.resolve(self._vault_key, self._data_dir)
+        return self._vault
 
     def clean(
         self, text: str, *, source: str = "", quoted: bool = False, mapping: Mapping[str, str] | None = None
@@ -310,7 +318,7 @@ class PostprocessStep:
         if not (self.config.restore and state.pseudonyms):
             return {}
         try:
-            return Vault.resolve(self._vault_key, self._data_dir).open(state.pseudonyms)
+            return self.vault().open(state.pseudonyms)
         except VaultError as exc:
             raise StepError(str(exc)) from None
 
