@@ -11,7 +11,6 @@ A 202 means the delivery is durably recorded; a redelivery of the same delivery 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -245,14 +244,11 @@ def _ops_routes(runtime: Runtime, admin: Replayer) -> list[Route]:
 
 
 async def _overloaded(submitter: Submitter) -> bool:
-    """Whether the submitter refuses new work now (back-pressure). ``overloaded_async`` (the durable
-    engine) answers on the event loop from its cached queue depth; a plain ``overloaded`` (a test
-    double) may block, so it runs in a worker thread."""
+    """Whether the submitter refuses new work now (back-pressure). The durable engine answers on the
+    event loop from its cached queue depth (``overloaded_async``); a submitter without that method
+    (a test double) never refuses."""
     check = getattr(submitter, "overloaded_async", None)
-    if check is not None:
-        return bool(await check())
-    blocking = getattr(submitter, "overloaded", None)
-    return blocking is not None and bool(await asyncio.to_thread(blocking))
+    return check is not None and bool(await check())
 
 
 def _outcome(response: Response) -> str:
