@@ -2,12 +2,14 @@
 
     make bench-runs                 # or: .venv/bin/python bench/runs_throughput.py [--quick]
     .venv/bin/python bench/runs_throughput.py --ack-only    # only intake's ack latency on SQLite
+    .venv/bin/python bench/runs_throughput.py --runs-only   # only runs/s (section 2), ~5 minutes
 
 1. Ack latency: an open-loop sender posts signed Jira webhooks at a fixed rate to `patchbay serve`
    (intake and runs in one process, instant fake model). Baseline in the same run: a bare ASGI app on
    the same server that answers 202 without doing anything.
 2. Runs per second with an instant model: deliveries are queued through an intake-only process, then
-   1 or 2 `patchbay worker` processes drain the queue.
+   1 or 2 `patchbay worker` processes drain the queue; each case three times on fresh databases
+   (interleaved), the median shown.
 3. Many runs in flight: 500 runs against a model that takes 2 s each, in one worker; peak memory.
 
 Machines here are shared and noisy: read medians and ratios, not single absolute numbers.
@@ -43,6 +45,7 @@ from projects import encode, signed, ticket, write_project  # noqa: E402
 
 RUNS_CONCURRENCY = 64  # runtime.workers of each worker process in the runs/s scenario
 ACK_REPEATS = 3  # each ack scenario runs this many times; the table shows the median p50 and p99
+RUNS_REPEATS = 3  # each runs/s scenario too, on fresh databases each time; the median is shown
 WARMUP_S = 1.0  # sent before each ack measurement, not counted (see open_loop)
 ANSWER = "EU checkout times out since the deploy. Retrying does not help."  # the instant fake model
 NO_INBOUND_LIMITS = "limits:\n  per_client: null\n  per_integration: null\n"
@@ -391,6 +394,30 @@ def print_acks(
         print(f"{label:28s}{p50:9.1f}{p99:9.1f}{errors:9d}{p99 / base_p99:12.1f}x{cpu:8.2f}   [{spread}]")
 
 
+def runs_scenarios(tmp: Path, count: int, repeats: int) -> dict[tuple[str, int], list[float]]:
+    """Scenario 2: runs/s for each (backend, workers), ``repeats`` times on fresh databases; the
+    repeats are interleaved, so that a slow spell of the host hits every case alike."""
+    every: dict[tuple[str, int], list[float]] = {}
+    for _ in range(repeats):
+        for b in ("sqlite", "postgres"):
+            for w in (1, 2):
+                with database(b) as url:
+                    every.setdefault((b, w), []).append(runs_scenario(tmp, b, url, w, count))
+    return every
+
+
+def print_runs(every: dict[tuple[str, int], list[float]], count: int) -> None:
+    runs = {case: statistics.median(values) for case, values in every.items()}
+    repeats = len(every[("sqlite", 1)])
+    print(f"\n2. Completed runs per second, instant model, {count} queued runs, median of {repeats}")
+    print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}   each run (1 worker / 2 workers)")
+    for backend in ("sqlite", "postgres"):
+        one, two = runs[(backend, 1)], runs[(backend, 2)]
+        each = " / ".join(", ".join(f"{v:.1f}" for v in every[(backend, w)]) for w in (1, 2))
+        print(f"{backend:28s}{one:10.1f}{two:11.1f}{two / one:8.2f}x   {each}")
+    print(f"   postgres / sqlite, 2 workers: {runs[('postgres', 2)] / runs[('sqlite', 2)]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -402,12 +429,24 @@ def main() -> None:
         help="Only scenario 1 for an intake process on SQLite (with the bare baseline): a few minutes "
         "instead of the whole benchmark, for checking a change to intake.",
     )
+    parser.add_argument(
+        "--runs-only",
+        action="store_true",
+        help="Only scenario 2 (completed runs/s on SQLite and PostgreSQL with 1 and 2 workers, median "
+        "of 3): ~5 minutes, for checking a change to the worker.",
+    )
     args = parser.parse_args()
-    seconds, count, in_flight, soak = (3, 150, 100, 300) if args.quick else (10, 600, 500, 3000)
+    seconds, count, in_flight, soak = (3, 150, 100, 300) if args.quick else (10, 1000, 500, 3000)
+    repeats = 1 if args.quick else RUNS_REPEATS
     if args.ack_only:
         with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
             bases, acks = ack_scenarios(Path(tmp_name), seconds, [("sqlite", True)])
         print_acks(bases, acks, seconds)
+        return
+    if args.runs_only:
+        with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
+            every = runs_scenarios(Path(tmp_name), count, repeats)
+        print_runs(every, count)
         return
 
     with tempfile.TemporaryDirectory(prefix="patchbay-bench-") as tmp_name:
@@ -415,21 +454,12 @@ def main() -> None:
         bases, acks = ack_scenarios(
             tmp, seconds, [(b, only) for b in ("sqlite", "postgres") for only in (True, False)]
         )
-        runs: dict[tuple[str, int], float] = {}
-        for b in ("sqlite", "postgres"):
-            for w in (1, 2):
-                with database(b) as url:
-                    runs[(b, w)] = runs_scenario(tmp, b, url, w, count)
+        every = runs_scenarios(tmp, count, repeats)
         flight = inflight_scenario(tmp, in_flight)
         memory = soak_scenario(tmp, soak)
 
     print_acks(bases, acks, seconds)
-    print(f"\n2. Completed runs per second, instant model, {count} queued runs")
-    print(f"{'':28s}{'1 worker':>10s}{'2 workers':>11s}{'2 vs 1':>9s}")
-    for backend in ("sqlite", "postgres"):
-        one, two = runs[(backend, 1)], runs[(backend, 2)]
-        print(f"{backend:28s}{one:10.1f}{two:11.1f}{two / one:8.2f}x")
-    print(f"   postgres / sqlite, 2 workers: {runs[('postgres', 2)] / runs[('sqlite', 2)]:.2f}x")
+    print_runs(every, count)
     print(
         f"\n3. {in_flight} runs against a 2 s model in one worker: "
         f"peak {flight['peak_running']:.0f} running at once, "
