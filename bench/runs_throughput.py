@@ -243,9 +243,11 @@ def ack_scenario(
     }
 
 
-def runs_scenario(tmp: Path, backend: str, pg_url: str | None, workers: int, count: int) -> float:
+def runs_scenario(
+    tmp: Path, backend: str, pg_url: str | None, workers: int, count: int, repeat: int = 0
+) -> float:
     env = {"PATCHBAY_DATABASE_URL": pg_url} if pg_url else {}
-    name = f"runs-{backend}-{workers}"
+    name = f"runs-{backend}-{workers}-{repeat}"  # a fresh project folder (and SQLite files) each time
     with queued_runs(tmp, name, count, 400, workers=RUNS_CONCURRENCY, env=env) as root:
         started = [
             procs.worker(root, f"bench-{n}", tmp / f"{name}-w{n}.log", env=env) for n in range(workers)
@@ -398,11 +400,11 @@ def runs_scenarios(tmp: Path, count: int, repeats: int) -> dict[tuple[str, int],
     """Scenario 2: runs/s for each (backend, workers), ``repeats`` times on fresh databases; the
     repeats are interleaved, so that a slow spell of the host hits every case alike."""
     every: dict[tuple[str, int], list[float]] = {}
-    for _ in range(repeats):
+    for repeat in range(repeats):
         for b in ("sqlite", "postgres"):
             for w in (1, 2):
                 with database(b) as url:
-                    every.setdefault((b, w), []).append(runs_scenario(tmp, b, url, w, count))
+                    every.setdefault((b, w), []).append(runs_scenario(tmp, b, url, w, count, repeat))
     return every
 
 
