@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import phonenumbers
 
-from patchbay.sanitize import phone_rules, prefilter
+from patchbay.sanitize import phone_parse, phone_rules, prefilter
 from patchbay.sanitize.scan import matches_at
 from patchbay.sanitize.spans import Span
 
@@ -127,10 +127,13 @@ class PhoneDetector:
         # Fast path: the whole window is one number (the usual case); parsing it directly is
         # about 3x cheaper than running the matcher, which is kept for windows holding more.
         if not window.isdigit():
-            try:
-                number = phonenumbers.parse(window, region)
-            except phonenumbers.NumberParseException:
-                number = None
+            # "+CC ..." windows (most of them) skip parse's generic steps: the same number.
+            number = phone_parse.parse_plus(window, region) if window[0] == "+" else None
+            if number is None:
+                try:
+                    number = phonenumbers.parse(window, region)
+                except phonenumbers.NumberParseException:
+                    number = None
             # phone_rules answers as phonenumbers.is_valid_number does, at about a third of the cost.
             if number is not None and phone_rules.is_valid_number(number):
                 end = offset + len(window)
