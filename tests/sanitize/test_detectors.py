@@ -159,3 +159,17 @@ def test_scheme_starts_agree_with_the_rule(text: str) -> None:
     """The regex shortcut finds the same candidate scheme starts as the loop it replaced (Unicode
     letters and digits before a letter are word characters; so is "_")."""
     assert _scheme_starts(text) == _scheme_starts_by_definition(text)
+
+
+def _luhn_by_definition(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        value = int(ch) * (2 if i % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+@given(st.text(alphabet="0123456789\u0663\u0966\uff11", max_size=25))
+def test_luhn_equals_the_rule_by_definition(digits: str) -> None:
+    # ASCII digits take the byte-sum path, others int() per digit: both must agree with the rule.
+    assert luhn_valid(digits) == _luhn_by_definition(digits)

@@ -223,12 +223,19 @@ _NON_DIGIT = re.compile(r"\D")
 
 def luhn_valid(digits: str) -> bool:
     """Whether a digit string passes the Luhn checksum used by payment card numbers."""
-    # From the right: every other digit as it is, the others doubled (minus 9 past 9), by table.
+    # From the right: every other digit as it is, the others doubled (minus 9 past 9).
+    if digits.isascii() and digits.isdigit():  # 0-9 only (every card the detector finds)
+        # Summing the bytes adds 48 + the digit per character, and translate doubles by table: the
+        # same total as int() per digit, without a Python call per digit.
+        doubled = digits[-2::-2].translate(_LUHN_DOUBLED_ASCII)
+        total = sum(digits[::-2].encode()) + sum(doubled.encode()) - 48 * len(digits)
+        return total % 10 == 0
     total = sum(map(int, digits[::-2])) + sum(_LUHN_DOUBLED[int(ch)] for ch in digits[-2::-2])
     return total % 10 == 0
 
 
 _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_LUHN_DOUBLED_ASCII = str.maketrans("0123456789", "".join(map(str, _LUHN_DOUBLED)))
 
 
 def card_issuer(digits: str) -> str | None:

@@ -280,13 +280,26 @@ _TOKEN = re.compile(r"(?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}={0,2}(?![\w/+=.-])")
 # there is cheaper than _TOKEN.finditer, which (starting with a lookbehind) tries every offset.
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_+/-]{24,}")
 _CAMEL_WORD = re.compile(r"[A-Z][a-z]{2,}")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def shannon_entropy(value: str) -> float:
     """Bits per character of ``value``'s character distribution."""
     counts = Counter(value)
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    terms = _TERMS.get(n)
+    if terms is None:
+        if n > _MAX_TABLED:
+            return -sum(c / n * math.log2(c / n) for c in counts.values())
+        terms = _TERMS[n] = [0.0, *(c / n * math.log2(c / n) for c in range(1, n + 1))]
+    # The same terms (each from the same expression), summed in the same order: the same float.
+    return -sum(map(terms.__getitem__, counts.values()))
+
+
+# Per length n, the entropy term c / n * log2(c / n) of each count c (a token's length is 24-514,
+# so the table stays small): a lookup instead of two divisions, a log and a product per character.
+_TERMS: dict[int, list[float]] = {}
+_MAX_TABLED = 1024
 
 
 def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
@@ -299,7 +312,9 @@ def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
         mixed_case = any(c.isupper() for c in core) and any(c.islower() for c in core)
     if not mixed_case:
         return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
-    if sum(map(str.isdigit, core)) < 2 or core.count("/") > 2 or core.count("-") > 3:
+    # For ASCII, str.isdigit() is 0-9: counted as the characters a translate drops (no call per character).
+    digits = len(core) - len(core.translate(_NO_DIGITS)) if core.isascii() else sum(map(str.isdigit, core))
+    if digits < 2 or core.count("/") > 2 or core.count("-") > 3:
         return False
     # CamelCase identifiers (AbstractSingletonProxyFactoryBean2) change case at word starts only.
     if len(_CAMEL_WORD.findall(core)) * 4 >= len(core) - 4:
