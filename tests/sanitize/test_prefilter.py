@@ -212,3 +212,13 @@ def test_trigger_words_are_found_alike_by_hyperscan_and_aho_corasick(text: str) 
     finally:
         prefilter.set_enabled(True)
     assert with_hyperscan == without
+
+
+def test_the_address_start_is_found_back_from_the_end() -> None:
+    # Only letters, '.', "'", '-', spaces, tabs and the word class byte may follow the number.
+    suffix_letters = set(prefilter._street_suffixes().replace(b"|", b"").replace(b"?", b""))
+    assert suffix_letters <= set(prefilter._AFTER_NUMBER)
+    assert not set(prefilter._AFTER_NUMBER) & set(prefilter._DIGIT_BYTES)
+    text = "Ship 3 items to 1600 Pennsylvania Avenue, or 221B Baker St.\n12 Main Street"
+    assert set(prefilter.starts(text, "address") or ()) == {16, 45, 60}  # ("Ave" ends a match too)
+    forget(text)

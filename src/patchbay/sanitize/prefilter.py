@@ -105,7 +105,13 @@ class Prefilter(NamedTuple):
     width: int = 0
     """How a report gives the offset where a match can begin: 0, hyperscan's start of match (the
     context character's offset; tracking it costs hyperscan time); above 0, the pattern's fixed
-    length, counted back from the end; -1, the report is the end of a run of phone characters."""
+    length, counted back from the end; -1 (:data:`RUN`), the report is the end of a run of phone
+    characters; -2 (:data:`BACK`), the start of the last run of digits before the end (the street
+    address pattern, see there)."""
+
+
+RUN = -1
+BACK = -2
 
 
 def _street_suffixes() -> bytes:
@@ -130,7 +136,10 @@ def prefilters() -> list[Prefilter]:
         # identifiers._IBAN: [A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}..., cut to two groups.
         Prefilter("iban", rb"[^" + W + rb"][A-Z]{2}" + D + rb"{2}(?: ?[A-Z0-9]{4}){2}"),
         # context._ADDRESS: \d(?<!\w\d)\d{0,5}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){0,4}(?:suffix),
-        # cut after the suffix; no digit can occur between the number and the suffix.
+        # cut after the suffix; no digit can occur between the number and the suffix. So a match
+        # ending at a report began at the last run of digits before it: stripping the bytes that
+        # can follow the number (_AFTER_NUMBER), then the digits, from the end finds the start that
+        # hyperscan's start of match gave, which costs ~30k instructions a ticket to track.
         Prefilter(
             "address",
             rb"[^"
@@ -140,6 +149,7 @@ def prefilters() -> list[Prefilter]:
             + rb"{1,6}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'\-]*[ \t]+){0,4}(?:"
             + _street_suffixes()
             + rb")",
+            width=BACK,
         ),
         # identifiers._IPV6: (?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}..., of which the detector keeps only
         # matches with "::" or seven colons: up to the first "::" (an empty group after 1-6 groups)
@@ -154,7 +164,7 @@ def prefilters() -> list[Prefilter]:
         # them, so the report is the end of the run (the character after it); its start is found
         # in Python (hyperscan's start of match costs 3x the scan for this pattern).
         Prefilter(
-            "phone", rb"[" + phone + rb"]*(?:" + D + rb"[" + phone + rb"]*){7}[^" + phone + rb"]", width=-1
+            "phone", rb"[" + phone + rb"]*(?:" + D + rb"[" + phone + rb"]*){7}[^" + phone + rb"]", width=RUN
         ),
     ]
 
@@ -185,7 +195,7 @@ class _Engine:
         )
         self._names = [p.name for p in self.patterns]
         self._widths = [p.width for p in self.patterns]
-        (self._runs_name,) = (p.name for p in self.patterns if p.width < 0)  # one run pattern: phone
+        (self._runs_name,) = (p.name for p in self.patterns if p.width == RUN)  # one run pattern: phone
         self._local = threading.local()
 
     def scan(self, text: str) -> Hits:
@@ -203,7 +213,14 @@ class _Engine:
         phone_mask = b""
         for pattern_id, start, end in found:
             width = widths[pattern_id]
-            if width < 0:
+            if width == BACK:
+                # Every byte after the number up to the report's end is in _AFTER_NUMBER and the
+                # byte before the number is no digit, so what is left after stripping both ends
+                # with the context character: minus one, the length is its buffer offset, the
+                # start of match hyperscan would give (and the number's text offset).
+                start = len(buffer[:end].rstrip(_AFTER_NUMBER).rstrip(_DIGIT_BYTES)) - 1
+                width = 0
+            elif width < 0:
                 # A run of phone characters closed by the character at buffer offset end - 1; it
                 # opens after the last other character before that (the leading newline at worst).
                 phone_mask = phone_mask or buffer.translate(_PHONE_MASK)
@@ -221,6 +238,11 @@ class _Engine:
         runs.sort()
         return Hits(starts, {self._runs_name: runs} if runs else {})
 
+
+# The bytes the address pattern allows after its number (a letter, spaces and tabs, name words,
+# the suffix, whose one non-ASCII letter is the \x82 class byte), and the bytes of D.
+_AFTER_NUMBER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.'- \t\x82"
+_DIGIT_BYTES = b"0123456789\x81"
 
 _NO_HITS = Hits({}, {})
 """What a text without any report gets (shared: callers only read it)."""
