@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from patchbay.sanitize.detectors import (
     EmailDetector,
     PhoneDetector,
     UrlCredentialsDetector,
+    _email_starts,
     _scheme_starts,
     card_issuer,
     luhn_valid,
@@ -173,3 +176,30 @@ def _luhn_by_definition(digits: str) -> bool:
 def test_luhn_equals_the_rule_by_definition(digits: str) -> None:
     # ASCII digits take the byte-sum path, others int() per digit: both must agree with the rule.
     assert luhn_valid(digits) == _luhn_by_definition(digits)
+
+
+def _email_starts_by_regex(text: str) -> list[int]:
+    local_part = re.compile(r"[A-Za-z0-9._%+-]+\Z")
+    starts = []
+    for at in (i for i, ch in enumerate(text) if ch == "@"):
+        run = local_part.search(text, max(0, at - 65), at)
+        if run is not None and run.start() > at - 65:
+            starts.append(run.start())
+    return starts
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.sampled_from(["@", "a", "Z", "9", ".", "_", "%", "+", "-", " ", "\u00e9", "x" * 30]), max_size=40
+    )
+)
+def test_email_starts_equal_the_local_part_search(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _email_starts(text) == _email_starts_by_regex(text)
+
+
+def test_cards_with_unicode_digits_and_mixed_separators() -> None:
+    arabic = "".join(chr(0x660 + int(d)) for d in "3530111333300000")  # a JCB test number
+    assert [s.canonical for s in CardDetector().detect(f"card {arabic} ok")] == [arabic]
+    assert values(CardDetector(), "4111-1111 1111-1111 and 4111 1111 1111 1111") == ["4111 1111 1111 1111"]
