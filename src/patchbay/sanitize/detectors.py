@@ -14,7 +14,7 @@ import phonenumbers
 
 from patchbay.sanitize import phone_parse, phone_rules, prefilter
 from patchbay.sanitize.scan import matches_at
-from patchbay.sanitize.spans import Span
+from patchbay.sanitize.spans import Span, make_span
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -50,7 +50,7 @@ class EmailDetector:
     def detect(self, text: str) -> Iterator[Span]:
         """Every address in ``text``."""
         for m in matches_at(_EMAIL, text, _email_starts(text)):
-            yield Span(m.start(), m.end(), "email", m.group(), canonical=m.group().lower())
+            yield make_span((m.start(), m.end(), "email", m.group(), m.group().lower()))
 
 
 # Characters that glue a digit run to an identifier: "ORD-2024-000123", "build#1234", "v1.2".
@@ -143,7 +143,7 @@ class PhoneDetector:
                 end = offset + len(window)
                 if not self._looks_like_identifier(text, offset, end, window):
                     canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                    yield Span(offset, end, "phone", window, canonical=canonical)
+                    yield make_span((offset, end, "phone", window, canonical))
                 return
         matcher = phonenumbers.PhoneNumberMatcher(window, region, leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
@@ -151,7 +151,7 @@ class PhoneDetector:
             if self._looks_like_identifier(text, start, end, raw):
                 continue
             canonical = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            yield Span(start, end, "phone", raw, canonical=canonical)
+            yield make_span((start, end, "phone", raw, canonical))
 
     @classmethod
     def _cheap_reject(cls, text: str, start: int, end: int, window: str) -> bool:
@@ -285,7 +285,7 @@ class CardDetector:
                 continue
             digits = raw.replace(" ", "").replace("-", "")
             if card_issuer(digits) and luhn_valid(digits):
-                yield Span(m.start(), m.end(), "card", raw, canonical=digits)
+                yield make_span((m.start(), m.end(), "card", raw, digits))
 
 
 # scheme://user:password@host — the whole userinfo is the credential. The password part runs to the
@@ -320,4 +320,4 @@ class UrlCredentialsDetector:
     def detect(self, text: str) -> Iterator[Span]:
         """Every ``user:password`` userinfo part of a URL in ``text``."""
         for m in matches_at(_URL_USERINFO, text, _scheme_starts(text)):
-            yield Span(m.start(1), m.end(1), "url_credentials", m.group(1))
+            yield make_span((m.start(1), m.end(1), "url_credentials", m.group(1), None))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from patchbay.sanitize import prefilter
 from patchbay.sanitize.replace import PLACEHOLDER
 from patchbay.sanitize.scan import lower, matches_at, present, triggers
-from patchbay.sanitize.spans import Span
+from patchbay.sanitize.spans import Span, make_span
 
 
 def _mixed(value: str) -> bool:
@@ -263,13 +263,13 @@ class SecretDetector:
                 start, end = m.span(group)
                 value = text[start:end].rstrip()
                 if value and (fmt.check is None or fmt.check(value)):
-                    yield Span(start, start + len(value), "secret", value)
+                    yield make_span((start, start + len(value), "secret", value, None))
         for m in self._key_values(text):
             group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
             start, end = m.span(group)
             value = text[start:end]
             if _not_filler(value):
-                yield Span(start, end, "secret", value)
+                yield make_span((start, end, "secret", value, None))
 
 
 # A generic token: 24+ base64url characters standing alone. Paths, hex digests (commit hashes) and
@@ -338,4 +338,4 @@ class EntropyDetector:
             starts = [run.start() for run in _TOKEN_RUN.finditer(text)]
         for m in matches_at(_TOKEN, text, starts):
             if looks_random(m.group(), min_entropy=self.min_entropy):
-                yield Span(m.start(), m.end(), "secret", m.group())
+                yield make_span((m.start(), m.end(), "secret", m.group(), None))
