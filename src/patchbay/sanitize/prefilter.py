@@ -9,7 +9,9 @@ or inside the runs of characters that can hold one (:func:`regions`, for ``findi
 Without hyperscan both return None and the detectors scan the whole text: same findings, slower.
 IPv6 addresses (whose pattern starts with a lookbehind) get a start pattern too, and the shared
 trigger words of :mod:`~patchbay.sanitize.scan` are found in ASCII texts by a second, literal
-database (:func:`literal_matches`).
+database (:func:`literal_matches`). The random tokens' starts come from the same encoded text by
+a byte translation and a substring search instead (:func:`_token_starts`: cheaper than their
+hyperscan pattern, the costliest of them).
 
 Why the findings cannot change: each hyperscan pattern here describes a SUPERSET of what its Python
 pattern matches, and reports the one offset where such a match begins.
@@ -158,8 +160,7 @@ def prefilters() -> list[Prefilter]:
         # another possible start (the lookbehind fails inside it), so the kept matches are the same.
         # Times ("13:08:03") no longer report (0.58 -> 0.08 a ticket).
         Prefilter("ipv6", rb"[^" + W + rb":](?:(?:" + _HEX + rb"{0,4}:){1,6}:|(?:" + _HEX + rb"{0,4}:){7})"),
-        # secret_formats._TOKEN: (?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., cut to 24 characters.
-        Prefilter("token", rb"[^" + W + rb"/+.=\-][A-Za-z0-9_+/\-]{24}", width=25),
+        # secret_formats._TOKEN is not here: see _token_starts (it was the costliest pattern).
         # detectors._CANDIDATE: 7+ digits among phone characters. A candidate lies inside one run of
         # them, so the report is the end of the run (the character after it); its start is found
         # in Python (hyperscan's start of match costs 3x the scan for this pattern).
@@ -205,9 +206,10 @@ class _Engine:
         buffer = ("\n" + text + "\n").encode("ascii", _ERRORS)  # encode(), inlined
         found: list[tuple[int, int, int]] = []
         self.database.scan(buffer, match_event_handler=_collect, context=found, scratch=scratch)
+        tokens = _token_starts(buffer)
         if not found:  # a third of the tickets: nothing to sort or group
-            return _NO_HITS
-        starts: dict[str, list[int]] = {}
+            return Hits({"token": tokens}, {}) if tokens else _NO_HITS
+        starts: dict[str, list[int]] = {"token": tokens} if tokens else {}
         runs: list[tuple[int, int]] = []
         names, widths = self._names, self._widths
         phone_mask = b""
@@ -246,6 +248,33 @@ _DIGIT_BYTES = b"0123456789\x81"
 
 _NO_HITS = Hits({}, {})
 """What a text without any report gets (shared: callers only read it)."""
+
+
+def _token_starts(buffer: bytes) -> list[int]:
+    """Where secret_formats._TOKEN, (?<![\\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., can begin: what the
+    hyperscan pattern [^\\w/+.=-][A-Za-z0-9_+/-]{24} reported, found without it. Each byte of the
+    buffer becomes "a" (a token character), "x" (neither a token character nor a context one:
+    the other \\w bytes, "." and "=") or " " (a context character), and the context character
+    followed by 24 token characters is a plain substring search; its buffer offset is the text
+    offset of the first token character. The next one can only start past those 24. This pattern
+    was ~24k of the ~78k instructions hyperscan spent a ticket; the translation and the search
+    take a fraction of that."""
+    mask = buffer.translate(_TOKEN_MASK)
+    found: list[int] = []
+    at = mask.find(_TOKEN_START)
+    while at != -1:
+        found.append(at)
+        at = mask.find(_TOKEN_START, at + 25)
+    return found
+
+
+_TOKEN_MASK = bytes(
+    0x61 if byte in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/-"
+    else 0x78 if byte in b"\x81\x82.="
+    else 0x20
+    for byte in range(256)
+)  # fmt: skip
+_TOKEN_START = b" " + b"a" * 24
 
 
 # Per byte of the encoding: b"1" for the phone characters of the pattern above, b"0" for the rest.
