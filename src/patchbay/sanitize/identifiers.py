@@ -44,8 +44,10 @@ def iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
-# A=10 ... Z=35, as int(ch, 36) writes them; digits stay as they are (a table: no call per character).
+# A=10 ... Z=35, as int(ch, 36) writes them; digits stay as they are (a table: no call per character;
+# the digits are in it too, since translate raises and catches a KeyError for each one missing).
 _LETTER_VALUES = {ord(letter): str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+_LETTER_VALUES.update({ord(digit): digit for digit in "0123456789"})
 
 
 class IbanDetector:

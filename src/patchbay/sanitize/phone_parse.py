@@ -42,7 +42,7 @@ from phonenumbers.phonenumberutil import (
 
 # A plus sign, then ASCII digits and separators, ending in a digit (3+ digits: see parse_plus).
 _PLUS_WINDOW = re.compile(r"\+[0-9 ().\-/]*[0-9]")
-_NOT_DIGITS = str.maketrans("", "", " ().-/+")
+_SEPARATORS = b" ().-/+"
 # What _test_number_length may say that makes parse keep the number with its national prefix.
 _KEEP_PREFIX = (
     ValidationResult.TOO_SHORT,
@@ -56,7 +56,9 @@ def parse_plus(window: str, region: str | None) -> PhoneNumber | None:
     for any other window and wherever ``parse`` would raise or retry (call it then)."""
     if len(window) > 250 or _PLUS_WINDOW.fullmatch(window) is None:
         return None
-    digits = window.translate(_NOT_DIGITS)
+    # The window is ASCII: bytes.translate deletes the separators in C (str.translate with a
+    # deleting table looks up every character in a dict, raising KeyError for each digit).
+    digits = window.encode().translate(None, _SEPARATORS).decode()
     # parse raises TOO_SHORT_AFTER_IDD at two digits or fewer; a leading 0 is no calling code
     # (parse then retries without the plus sign).
     if len(digits) <= 2 or digits[0] == "0":

@@ -280,7 +280,6 @@ _TOKEN = re.compile(r"(?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}={0,2}(?![\w/+=.-])")
 # there is cheaper than _TOKEN.finditer, which (starting with a lookbehind) tries every offset.
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_+/-]{24,}")
 _CAMEL_WORD = re.compile(r"[A-Z][a-z]{2,}")
-_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def shannon_entropy(value: str) -> float:
@@ -312,8 +311,12 @@ def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
         mixed_case = any(c.isupper() for c in core) and any(c.islower() for c in core)
     if not mixed_case:
         return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
-    # For ASCII, str.isdigit() is 0-9: counted as the characters a translate drops (no call per character).
-    digits = len(core) - len(core.translate(_NO_DIGITS)) if core.isascii() else sum(map(str.isdigit, core))
+    # For ASCII, str.isdigit() is 0-9: counted as the bytes a translate drops (no call per character).
+    digits = (
+        len(core) - len(core.encode().translate(None, b"0123456789"))
+        if core.isascii()
+        else sum(map(str.isdigit, core))
+    )
     if digits < 2 or core.count("/") > 2 or core.count("-") > 3:
         return False
     # CamelCase identifiers (AbstractSingletonProxyFactoryBean2) change case at word starts only.
