@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchbay.sanitize.detectors import (
+    _CANDIDATE,
     _PHONE_WORDS,
     CardDetector,
     EmailDetector,
@@ -203,3 +204,25 @@ def test_cards_with_unicode_digits_and_mixed_separators() -> None:
     arabic = "".join(chr(0x660 + int(d)) for d in "3530111333300000")  # a JCB test number
     assert [s.canonical for s in CardDetector().detect(f"card {arabic} ok")] == [arabic]
     assert values(CardDetector(), "4111-1111 1111-1111 and 4111 1111 1111 1111") == ["4111 1111 1111 1111"]
+
+
+_BACKTRACKING_DIGITS = r"(?:[ .\-/()\u00a0]{0,2}\d){6,18}"
+_BACKTRACKING_CANDIDATE = re.compile(
+    rf"[+(\d](?:(?<=\+)\(?\d{_BACKTRACKING_DIGITS}|(?<=\()\d{_BACKTRACKING_DIGITS}"
+    rf"|(?<=\b0)0\(?\d{_BACKTRACKING_DIGITS}|(?<=\d){_BACKTRACKING_DIGITS})"
+)
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(
+        st.sampled_from([*"0123456789 .-/()+", "\u00a0", "\u0663", "a", "x", "  ", "00", "0044", "12345678"]),
+        max_size=40,
+    )
+)
+def test_candidate_pattern_equals_its_backtracking_form(pieces: list[str]) -> None:
+    # _CANDIDATE's repeats are possessive; the plain greedy pattern must find the same windows.
+    text = "".join(pieces)
+    assert [m.span() for m in _CANDIDATE.finditer(text)] == [
+        m.span() for m in _BACKTRACKING_CANDIDATE.finditer(text)
+    ]
