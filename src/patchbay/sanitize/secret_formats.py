@@ -295,10 +295,12 @@ def shannon_entropy(value: str) -> float:
     return -sum(map(terms.__getitem__, counts.values()))
 
 
-# Per length n, the entropy term c / n * log2(c / n) of each count c (a token's length is 24-514,
-# so the table stays small): a lookup instead of two divisions, a log and a product per character.
+# Per length n, the entropy term c / n * log2(c / n) of each count c: a lookup instead of two
+# divisions, a log and a product per character. looks_random asks for 24-512 characters (a _TOKEN
+# match without its "=" padding); longer values are worked out directly, so the table holds at most
+# ~130k floats (~4 MB) once every length has been seen, usually a few dozen lengths.
 _TERMS: dict[int, list[float]] = {}
-_MAX_TABLED = 1024
+_MAX_TABLED = 512
 
 
 def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
