@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchbay.sanitize.detectors import (
+    _CANDIDATE,
     _PHONE_WORDS,
     CardDetector,
     EmailDetector,
     PhoneDetector,
     UrlCredentialsDetector,
+    _email_starts,
     _scheme_starts,
     card_issuer,
     luhn_valid,
@@ -159,3 +163,66 @@ def test_scheme_starts_agree_with_the_rule(text: str) -> None:
     """The regex shortcut finds the same candidate scheme starts as the loop it replaced (Unicode
     letters and digits before a letter are word characters; so is "_")."""
     assert _scheme_starts(text) == _scheme_starts_by_definition(text)
+
+
+def _luhn_by_definition(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        value = int(ch) * (2 if i % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+@given(st.text(alphabet="0123456789\u0663\u0966\uff11", max_size=25))
+def test_luhn_equals_the_rule_by_definition(digits: str) -> None:
+    # ASCII digits take the byte-sum path, others int() per digit: both must agree with the rule.
+    assert luhn_valid(digits) == _luhn_by_definition(digits)
+
+
+def _email_starts_by_regex(text: str) -> list[int]:
+    local_part = re.compile(r"[A-Za-z0-9._%+-]+\Z")
+    starts = []
+    for at in (i for i, ch in enumerate(text) if ch == "@"):
+        run = local_part.search(text, max(0, at - 65), at)
+        if run is not None and run.start() > at - 65:
+            starts.append(run.start())
+    return starts
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.sampled_from(["@", "a", "Z", "9", ".", "_", "%", "+", "-", " ", "\u00e9", "x" * 30]), max_size=40
+    )
+)
+def test_email_starts_equal_the_local_part_search(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _email_starts(text) == _email_starts_by_regex(text)
+
+
+def test_cards_with_unicode_digits_and_mixed_separators() -> None:
+    arabic = "".join(chr(0x660 + int(d)) for d in "3530111333300000")  # a JCB test number
+    assert [s.canonical for s in CardDetector().detect(f"card {arabic} ok")] == [arabic]
+    assert values(CardDetector(), "4111-1111 1111-1111 and 4111 1111 1111 1111") == ["4111 1111 1111 1111"]
+
+
+_BACKTRACKING_DIGITS = r"(?:[ .\-/()\u00a0]{0,2}\d){6,18}"
+_BACKTRACKING_CANDIDATE = re.compile(
+    rf"[+(\d](?:(?<=\+)\(?\d{_BACKTRACKING_DIGITS}|(?<=\()\d{_BACKTRACKING_DIGITS}"
+    rf"|(?<=\b0)0\(?\d{_BACKTRACKING_DIGITS}|(?<=\d){_BACKTRACKING_DIGITS})"
+)
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(
+        st.sampled_from([*"0123456789 .-/()+", "\u00a0", "\u0663", "a", "x", "  ", "00", "0044", "12345678"]),
+        max_size=40,
+    )
+)
+def test_candidate_pattern_equals_its_backtracking_form(pieces: list[str]) -> None:
+    # _CANDIDATE's repeats are possessive; the plain greedy pattern must find the same windows.
+    text = "".join(pieces)
+    assert [m.span() for m in _CANDIDATE.finditer(text)] == [
+        m.span() for m in _BACKTRACKING_CANDIDATE.finditer(text)
+    ]

@@ -212,3 +212,29 @@ def test_trigger_words_are_found_alike_by_hyperscan_and_aho_corasick(text: str) 
     finally:
         prefilter.set_enabled(True)
     assert with_hyperscan == without
+
+
+def test_the_address_start_is_found_back_from_the_end() -> None:
+    # Only letters, '.', "'", '-', spaces, tabs and the word class byte may follow the number.
+    suffix_letters = set(prefilter._street_suffixes().replace(b"|", b"").replace(b"?", b""))
+    assert suffix_letters <= set(prefilter._AFTER_NUMBER)
+    assert not set(prefilter._AFTER_NUMBER) & set(prefilter._DIGIT_BYTES)
+    text = "Ship 3 items to 1600 Pennsylvania Avenue, or 221B Baker St.\n12 Main Street"
+    assert set(prefilter.starts(text, "address") or ()) == {16, 45, 60}  # ("Ave" ends a match too)
+    forget(text)
+
+
+_TOKEN_CONTEXT = re.compile(rb"(?=[^A-Za-z0-9_\x81\x82/+.=\-][A-Za-z0-9_+/\-]{24})")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(PIECES, st.sampled_from(["aB3" * 9, "x" * 23, "=" + "k" * 30, ".", "\u00e9"])), max_size=30
+    )
+)
+def test_token_starts_are_what_the_hyperscan_pattern_reported(pieces: list[str]) -> None:
+    # Every offset where a context byte is followed by 24 token bytes, as the pattern
+    # [^\w/+.=-][A-Za-z0-9_+/-]{24} reported them (one report per end: a single start each).
+    buffer = prefilter.encode("".join(pieces))
+    assert prefilter._token_starts(buffer) == [m.start() for m in _TOKEN_CONTEXT.finditer(buffer)]

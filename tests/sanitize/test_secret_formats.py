@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 from patchbay.sanitize import Sanitizer
 from patchbay.sanitize.scan import forget, matches_at
-from patchbay.sanitize.secret_formats import SecretDetector
+from patchbay.sanitize.secret_formats import _CAMEL_WORD, SecretDetector, looks_random, shannon_entropy
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "sanitize"
 
@@ -185,3 +187,32 @@ def test_formats_tried_at_their_hints_find_what_a_full_scan_finds(text: str) -> 
             expected = [m.span() for m in fmt.pattern.finditer(text)]
             assert [m.span() for m in matches_at(fmt.pattern, text, starts)] == expected, fmt.name
     forget(text)
+
+
+def _entropy_by_definition(value: str) -> float:
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _looks_random_by_definition(value: str, min_entropy: float = 4.0) -> bool:
+    core = value.rstrip("=")
+    if not (any(c.isupper() for c in core) and any(c.islower() for c in core)):
+        return False
+    if sum(map(str.isdigit, core)) < 2 or core.count("/") > 2 or core.count("-") > 3:
+        return False
+    if len(_CAMEL_WORD.findall(core)) * 4 >= len(core) - 4:
+        return False
+    return _entropy_by_definition(core) >= min_entropy
+
+
+_TOKENISH = st.text(alphabet=st.sampled_from([*"aAbBcCxyzXYZ0123456789_+/-=", "\u00b2", "\u0663", "\u00e9"]))
+
+
+@settings(max_examples=1000)
+@given(st.one_of(_TOKENISH, st.text(max_size=40), st.text(min_size=1000, max_size=1100)))
+def test_entropy_and_randomness_equal_their_definitions(value: str) -> None:
+    # shannon_entropy sums tabled terms and looks_random counts ASCII digits by translate: the very
+    # same floats and answers as the plain formulas.
+    assert shannon_entropy(value) == _entropy_by_definition(value)
+    assert looks_random(value) == _looks_random_by_definition(value)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from patchbay.sanitize import Detector, Span, resolve
 from patchbay.sanitize.detectors import EmailDetector, PhoneDetector
 from patchbay.sanitize.secret_formats import SecretDetector
-from patchbay.sanitize.spans import SPECIFICITY
+from patchbay.sanitize.spans import SPECIFICITY, make_span
 
 
 def test_more_specific_type_wins_an_overlap() -> None:
@@ -58,3 +58,12 @@ _SPAN = st.builds(
 def test_resolve_equals_the_rule_by_definition(spans: list[Span]) -> None:
     # resolve() bisects and keys spans by tuple index; a user would see a different value replaced.
     assert resolve(spans) == _resolve_by_definition(spans)
+
+
+def test_make_span_builds_the_same_named_tuple() -> None:
+    made = make_span((3, 9, "email", "a@b.co", "a@b.co"))
+    assert type(made) is Span and made == Span(3, 9, "email", "a@b.co", canonical="a@b.co")
+    assert (made.start, made.end, made.entity_type, made.value, made.canonical, made.key) == (
+        3, 9, "email", "a@b.co", "a@b.co", "a@b.co",
+    )  # fmt: skip
+    assert make_span((0, 1, "ip", "x", None)) == Span(0, 1, "ip", "x")

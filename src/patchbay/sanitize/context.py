@@ -15,7 +15,7 @@ import phonenumbers
 
 from patchbay.sanitize import prefilter
 from patchbay.sanitize.scan import exact_triggers, fold, line_starts, lower, matches_at, triggers
-from patchbay.sanitize.spans import Span
+from patchbay.sanitize.spans import Span, make_span
 
 _NAME_WORD = r"(?:[A-Z]')?[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
 _NAME = rf"{_NAME_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_NAME_WORD}){{0,2}}"
@@ -210,7 +210,7 @@ class NameCueDetector:
                 name = _trim_name(m.group("name"))
                 if not name or name.split()[0].lower() in _NOT_NAMES:
                     continue
-                yield Span(start, start + len(name), "person", name)
+                yield make_span((start, start + len(name), "person", name, None))
 
 
 class AddressDetector:
@@ -223,7 +223,7 @@ class AddressDetector:
         """Every street address in ``text``."""
         starts = prefilter.starts(text, "address")
         for m in _ADDRESS.finditer(text) if starts is None else matches_at(_ADDRESS, text, starts):
-            yield Span(m.start(), m.end(), "address", m.group())
+            yield make_span((m.start(), m.end(), "address", m.group(), None))
         label_at = triggers(text, _ADDRESS_LABEL_TRIGGERS)
         labels = (
             _ADDRESS_LABEL.finditer(text) if label_at is None else matches_at(_ADDRESS_LABEL, text, label_at)
@@ -232,7 +232,7 @@ class AddressDetector:
             value = m.group("address").rstrip(" \t.;")
             start = m.start("address")
             if any(ch.isdigit() for ch in value) or "," in value:
-                yield Span(start, start + len(value), "address", value)
+                yield make_span((start, start + len(value), "address", value, None))
 
 
 # Event keys whose string value is a person's name, email or phone, and parents under which a
@@ -373,11 +373,12 @@ class KnownValuesDetector:
                 if end == size or not (text[end].isalnum() or text[end] == "@"):
                     raw = text[start:end]
                     if not case_sensitive or raw == variant:
-                        found.append(Span(start, end, entity_type, raw, canonical))
+                        found.append(make_span((start, end, entity_type, raw, canonical)))
                 start = folded.find(needle, end)
         for entity_type, pattern, canonical in self._patterns:
             found.extend(
-                Span(m.start(), m.end(), entity_type, m.group(), canonical) for m in pattern.finditer(text)
+                make_span((m.start(), m.end(), entity_type, m.group(), canonical))
+                for m in pattern.finditer(text)
             )
         return found
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from patchbay.sanitize import prefilter
 from patchbay.sanitize.scan import matches_at, present, triggers
-from patchbay.sanitize.spans import Span
+from patchbay.sanitize.spans import Span, make_span
 
 # Official IBAN lengths per country (SWIFT IBAN registry).
 IBAN_LENGTHS: dict[str, int] = {
@@ -44,8 +44,10 @@ def iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
-# A=10 ... Z=35, as int(ch, 36) writes them; digits stay as they are (a table: no call per character).
+# A=10 ... Z=35, as int(ch, 36) writes them; digits stay as they are (a table: no call per character;
+# the digits are in it too, since translate raises and catches a KeyError for each one missing).
 _LETTER_VALUES = {ord(letter): str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+_LETTER_VALUES.update({ord(digit): digit for digit in "0123456789"})
 
 
 class IbanDetector:
@@ -62,7 +64,7 @@ class IbanDetector:
             while raw:
                 if iban_valid(raw):
                     compact = raw.replace(" ", "")
-                    yield Span(m.start(), m.start() + len(raw), "iban", raw, canonical=compact)
+                    yield make_span((m.start(), m.start() + len(raw), "iban", raw, compact))
                     break
                 cut = raw.rfind(" ")
                 if cut <= 4:
@@ -96,7 +98,7 @@ class SsnDetector:
             # Nine bare digits are usually an id; a cue word must say it is an SSN.
             if not sep and _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]) is None:
                 continue
-            yield Span(m.start(), m.end(), "ssn", m.group(), canonical=area + group + serial)
+            yield make_span((m.start(), m.end(), "ssn", m.group(), area + group + serial))
 
 
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d)")
@@ -120,7 +122,7 @@ class IpDetector:
                 continue
             if _VERSION_CUE.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
-            yield Span(m.start(), m.end(), "ip", m.group())
+            yield make_span((m.start(), m.end(), "ip", m.group(), None))
         # An address needs '::' or seven colons (see below): most texts with colons (times) have neither.
         if "::" not in text and text.count(":") < 7:
             return
@@ -137,7 +139,7 @@ class IpDetector:
                 address = ipaddress.IPv6Address(raw.split("%", 1)[0])
             except ValueError:
                 continue
-            yield Span(m.start(), m.end(), "ip", raw, canonical=str(address))
+            yield make_span((m.start(), m.end(), "ip", raw, str(address)))
 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -167,4 +169,4 @@ class DateOfBirthDetector:
         label_at = triggers(text, _DOB_LABELS)
         labels = _DOB.finditer(text) if label_at is None else matches_at(_DOB, text, label_at)
         for m in labels:
-            yield Span(m.start("date"), m.end("date"), "dob", m.group("date"))
+            yield make_span((m.start("date"), m.end("date"), "dob", m.group("date"), None))

@@ -120,19 +120,58 @@ def _region_from_list(nsn: str, regions: tuple[str, ...]) -> str | None:
     """``phonenumbers``' ``_region_code_for_number_from_list``: the first region whose leading
     digits start the number or, for a region without them, whose rules the number meets."""
     for region_code in regions:
-        metadata = PhoneMetadata.metadata_for_region(region_code.upper(), None)
-        if metadata is None:
-            continue
-        leading = metadata.leading_digits
-        if leading is not None:
-            pattern = _leading.get(leading)
-            if pattern is None:
-                pattern = _leading[leading] = re.compile(leading)
-            if pattern.match(nsn):
-                return region_code
-        elif _rules_for(metadata).valid(nsn):
+        test = _region_tests.get(region_code)
+        if test is None:
+            test = _region_tests[region_code] = _region_test(region_code)
+        if test is not _NO_METADATA and test(nsn):
             return region_code
     return None
+
+
+def _region_test(region_code: str) -> _Check:
+    """What _region_from_list asks of a number for ``region_code``: its leading-digits pattern
+    (a prefix match), else its rules; :data:`_NO_METADATA` for a region without metadata. Built
+    once per region from the same metadata object (it is loaded once and kept by phonenumbers),
+    instead of looking the metadata up for each region of a shared calling code per number."""
+    metadata = PhoneMetadata.metadata_for_region(region_code.upper(), None)
+    if metadata is None:
+        return _NO_METADATA
+    leading = metadata.leading_digits
+    if leading is not None:
+        pattern = _leading.get(leading)
+        if pattern is None:
+            pattern = _leading[leading] = re.compile(leading)
+        return pattern.match
+    return _rules_for(metadata).valid
+
+
+def _no_metadata(nsn: str) -> object:
+    return None
+
+
+_NO_METADATA: _Check = _no_metadata
+_region_tests: dict[str, _Check] = {}
+# Per (calling code, region): the rules is_valid_number applies, or None where it answers False
+# whatever the number (no metadata, or a region of another calling code).
+_code_rules: dict[tuple[int, str], _Rules | None] = {}
+
+
+def _rules_of(country_code: int, region_code: str) -> _Rules | None:
+    """The metadata steps of is_valid_number for ``region_code``, which depend on the calling
+    code and the region only: worked out once per pair."""
+    key = (country_code, region_code)
+    if key in _code_rules:
+        return _code_rules[key]
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region_code.upper())
+    if metadata is None or (
+        region_code != REGION_CODE_FOR_NON_GEO_ENTITY
+        and country_code != country_code_for_valid_region(region_code)
+    ):
+        rules = None
+    else:
+        rules = _rules_for(metadata)
+    _code_rules[key] = rules
+    return rules
 
 
 def is_valid_number(numobj: PhoneNumber) -> bool:
@@ -145,10 +184,5 @@ def is_valid_number(numobj: PhoneNumber) -> bool:
     region_code = regions[0] if len(regions) == 1 else _region_from_list(nsn, regions)
     if region_code is None:
         return False
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region_code.upper())
-    if metadata is None or (
-        region_code != REGION_CODE_FOR_NON_GEO_ENTITY
-        and country_code != country_code_for_valid_region(region_code)
-    ):
-        return False
-    return _rules_for(metadata).valid(nsn)
+    rules = _rules_of(country_code, region_code)
+    return rules is not None and rules.valid(nsn)

@@ -9,7 +9,9 @@ or inside the runs of characters that can hold one (:func:`regions`, for ``findi
 Without hyperscan both return None and the detectors scan the whole text: same findings, slower.
 IPv6 addresses (whose pattern starts with a lookbehind) get a start pattern too, and the shared
 trigger words of :mod:`~patchbay.sanitize.scan` are found in ASCII texts by a second, literal
-database (:func:`literal_matches`).
+database (:func:`literal_matches`). The random tokens' starts come from the same encoded text by
+a byte translation and a substring search instead (:func:`_token_starts`: cheaper than their
+hyperscan pattern, the costliest of them).
 
 Why the findings cannot change: each hyperscan pattern here describes a SUPERSET of what its Python
 pattern matches, and reports the one offset where such a match begins.
@@ -105,7 +107,13 @@ class Prefilter(NamedTuple):
     width: int = 0
     """How a report gives the offset where a match can begin: 0, hyperscan's start of match (the
     context character's offset; tracking it costs hyperscan time); above 0, the pattern's fixed
-    length, counted back from the end; -1, the report is the end of a run of phone characters."""
+    length, counted back from the end; -1 (:data:`RUN`), the report is the end of a run of phone
+    characters; -2 (:data:`BACK`), the start of the last run of digits before the end (the street
+    address pattern, see there)."""
+
+
+RUN = -1
+BACK = -2
 
 
 def _street_suffixes() -> bytes:
@@ -130,7 +138,10 @@ def prefilters() -> list[Prefilter]:
         # identifiers._IBAN: [A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}..., cut to two groups.
         Prefilter("iban", rb"[^" + W + rb"][A-Z]{2}" + D + rb"{2}(?: ?[A-Z0-9]{4}){2}"),
         # context._ADDRESS: \d(?<!\w\d)\d{0,5}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'-]*[ \t]+){0,4}(?:suffix),
-        # cut after the suffix; no digit can occur between the number and the suffix.
+        # cut after the suffix; no digit can occur between the number and the suffix. So a match
+        # ending at a report began at the last run of digits before it: stripping the bytes that
+        # can follow the number (_AFTER_NUMBER), then the digits, from the end finds the start that
+        # hyperscan's start of match gave, which costs ~30k instructions a ticket to track.
         Prefilter(
             "address",
             rb"[^"
@@ -140,6 +151,7 @@ def prefilters() -> list[Prefilter]:
             + rb"{1,6}[A-Za-z]?[ \t]+(?:[A-Z][A-Za-z.'\-]*[ \t]+){0,4}(?:"
             + _street_suffixes()
             + rb")",
+            width=BACK,
         ),
         # identifiers._IPV6: (?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}..., of which the detector keeps only
         # matches with "::" or seven colons: up to the first "::" (an empty group after 1-6 groups)
@@ -148,13 +160,12 @@ def prefilters() -> list[Prefilter]:
         # another possible start (the lookbehind fails inside it), so the kept matches are the same.
         # Times ("13:08:03") no longer report (0.58 -> 0.08 a ticket).
         Prefilter("ipv6", rb"[^" + W + rb":](?:(?:" + _HEX + rb"{0,4}:){1,6}:|(?:" + _HEX + rb"{0,4}:){7})"),
-        # secret_formats._TOKEN: (?<![\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., cut to 24 characters.
-        Prefilter("token", rb"[^" + W + rb"/+.=\-][A-Za-z0-9_+/\-]{24}", width=25),
+        # secret_formats._TOKEN is not here: see _token_starts (it was the costliest pattern).
         # detectors._CANDIDATE: 7+ digits among phone characters. A candidate lies inside one run of
         # them, so the report is the end of the run (the character after it); its start is found
         # in Python (hyperscan's start of match costs 3x the scan for this pattern).
         Prefilter(
-            "phone", rb"[" + phone + rb"]*(?:" + D + rb"[" + phone + rb"]*){7}[^" + phone + rb"]", width=-1
+            "phone", rb"[" + phone + rb"]*(?:" + D + rb"[" + phone + rb"]*){7}[^" + phone + rb"]", width=RUN
         ),
     ]
 
@@ -185,7 +196,7 @@ class _Engine:
         )
         self._names = [p.name for p in self.patterns]
         self._widths = [p.width for p in self.patterns]
-        (self._runs_name,) = (p.name for p in self.patterns if p.width < 0)  # one run pattern: phone
+        (self._runs_name,) = (p.name for p in self.patterns if p.width == RUN)  # one run pattern: phone
         self._local = threading.local()
 
     def scan(self, text: str) -> Hits:
@@ -195,15 +206,23 @@ class _Engine:
         buffer = ("\n" + text + "\n").encode("ascii", _ERRORS)  # encode(), inlined
         found: list[tuple[int, int, int]] = []
         self.database.scan(buffer, match_event_handler=_collect, context=found, scratch=scratch)
+        tokens = _token_starts(buffer)
         if not found:  # a third of the tickets: nothing to sort or group
-            return _NO_HITS
-        starts: dict[str, list[int]] = {}
+            return Hits({"token": tokens}, {}) if tokens else _NO_HITS
+        starts: dict[str, list[int]] = {"token": tokens} if tokens else {}
         runs: list[tuple[int, int]] = []
         names, widths = self._names, self._widths
         phone_mask = b""
         for pattern_id, start, end in found:
             width = widths[pattern_id]
-            if width < 0:
+            if width == BACK:
+                # Every byte after the number up to the report's end is in _AFTER_NUMBER and the
+                # byte before the number is no digit, so what is left after stripping both ends
+                # with the context character: minus one, the length is its buffer offset, the
+                # start of match hyperscan would give (and the number's text offset).
+                start = len(buffer[:end].rstrip(_AFTER_NUMBER).rstrip(_DIGIT_BYTES)) - 1
+                width = 0
+            elif width < 0:
                 # A run of phone characters closed by the character at buffer offset end - 1; it
                 # opens after the last other character before that (the leading newline at worst).
                 phone_mask = phone_mask or buffer.translate(_PHONE_MASK)
@@ -222,8 +241,40 @@ class _Engine:
         return Hits(starts, {self._runs_name: runs} if runs else {})
 
 
+# The bytes the address pattern allows after its number (a letter, spaces and tabs, name words,
+# the suffix, whose one non-ASCII letter is the \x82 class byte), and the bytes of D.
+_AFTER_NUMBER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.'- \t\x82"
+_DIGIT_BYTES = b"0123456789\x81"
+
 _NO_HITS = Hits({}, {})
 """What a text without any report gets (shared: callers only read it)."""
+
+
+def _token_starts(buffer: bytes) -> list[int]:
+    """Where secret_formats._TOKEN, (?<![\\w/+.=-])[A-Za-z0-9_+/-]{24,512}..., can begin: what the
+    hyperscan pattern [^\\w/+.=-][A-Za-z0-9_+/-]{24} reported, found without it. Each byte of the
+    buffer becomes "a" (a token character), "x" (neither a token character nor a context one:
+    the other \\w bytes, "." and "=") or " " (a context character), and the context character
+    followed by 24 token characters is a plain substring search; its buffer offset is the text
+    offset of the first token character. The next one can only start past those 24. This pattern
+    was ~24k of the ~78k instructions hyperscan spent a ticket; the translation and the search
+    take a fraction of that."""
+    mask = buffer.translate(_TOKEN_MASK)
+    found: list[int] = []
+    at = mask.find(_TOKEN_START)
+    while at != -1:
+        found.append(at)
+        at = mask.find(_TOKEN_START, at + 25)
+    return found
+
+
+_TOKEN_MASK = bytes(
+    0x61 if byte in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/-"
+    else 0x78 if byte in b"\x81\x82.="
+    else 0x20
+    for byte in range(256)
+)  # fmt: skip
+_TOKEN_START = b" " + b"a" * 24
 
 
 # Per byte of the encoding: b"1" for the phone characters of the pattern above, b"0" for the rest.

@@ -55,7 +55,22 @@ def present(text: str, needles: tuple[str, ...]) -> frozenset[str]:
     index = _index(text)
     if index.run(needles) is None:
         return frozenset(needle for needle in needles if needle in index.lowered)
-    return index.found.intersection(needles)
+    # The same set as found.intersection(needles), which hashed every needle (the secret
+    # catalogue has ~50 hints); & of two sets walks the smaller one, the few words found.
+    return index.found & _as_set(needles)
+
+
+_sets: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def _as_set(needles: tuple[str, ...]) -> frozenset[str]:
+    """``frozenset(needles)``, kept per needle tuple (callers pass constants: found by identity)."""
+    known = _sets.get(id(needles))
+    if known is None or known[0] is not needles:
+        if len(_sets) > 256:  # callers that build their tuples anew: no unbounded growth
+            _sets.clear()
+        known = _sets[id(needles)] = (needles, frozenset(needles))
+    return known[1]
 
 
 def exact_triggers(text: str, needles: tuple[str, ...]) -> list[int]:

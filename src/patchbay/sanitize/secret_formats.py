@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from patchbay.sanitize import prefilter
 from patchbay.sanitize.replace import PLACEHOLDER
 from patchbay.sanitize.scan import lower, matches_at, present, triggers
-from patchbay.sanitize.spans import Span
+from patchbay.sanitize.spans import Span, make_span
 
 
 def _mixed(value: str) -> bool:
@@ -263,13 +263,13 @@ class SecretDetector:
                 start, end = m.span(group)
                 value = text[start:end].rstrip()
                 if value and (fmt.check is None or fmt.check(value)):
-                    yield Span(start, start + len(value), "secret", value)
+                    yield make_span((start, start + len(value), "secret", value, None))
         for m in self._key_values(text):
             group = next(g for g in ("dq", "sq", "bare") if m.group(g) is not None)
             start, end = m.span(group)
             value = text[start:end]
             if _not_filler(value):
-                yield Span(start, end, "secret", value)
+                yield make_span((start, end, "secret", value, None))
 
 
 # A generic token: 24+ base64url characters standing alone. Paths, hex digests (commit hashes) and
@@ -286,7 +286,21 @@ def shannon_entropy(value: str) -> float:
     """Bits per character of ``value``'s character distribution."""
     counts = Counter(value)
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    terms = _TERMS.get(n)
+    if terms is None:
+        if n > _MAX_TABLED:
+            return -sum(c / n * math.log2(c / n) for c in counts.values())
+        terms = _TERMS[n] = [0.0, *(c / n * math.log2(c / n) for c in range(1, n + 1))]
+    # The same terms (each from the same expression), summed in the same order: the same float.
+    return -sum(map(terms.__getitem__, counts.values()))
+
+
+# Per length n, the entropy term c / n * log2(c / n) of each count c: a lookup instead of two
+# divisions, a log and a product per character. looks_random asks for 24-512 characters (a _TOKEN
+# match without its "=" padding); longer values are worked out directly, so the table holds at most
+# ~130k floats (~4 MB) once every length has been seen, usually a few dozen lengths.
+_TERMS: dict[int, list[float]] = {}
+_MAX_TABLED = 512
 
 
 def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
@@ -299,7 +313,13 @@ def looks_random(value: str, *, min_entropy: float = 4.0) -> bool:
         mixed_case = any(c.isupper() for c in core) and any(c.islower() for c in core)
     if not mixed_case:
         return False  # hex digests, lower-case slugs and SHOUTING_CONSTANTS
-    if sum(map(str.isdigit, core)) < 2 or core.count("/") > 2 or core.count("-") > 3:
+    # For ASCII, str.isdigit() is 0-9: counted as the bytes a translate drops (no call per character).
+    digits = (
+        len(core) - len(core.encode().translate(None, b"0123456789"))
+        if core.isascii()
+        else sum(map(str.isdigit, core))
+    )
+    if digits < 2 or core.count("/") > 2 or core.count("-") > 3:
         return False
     # CamelCase identifiers (AbstractSingletonProxyFactoryBean2) change case at word starts only.
     if len(_CAMEL_WORD.findall(core)) * 4 >= len(core) - 4:
@@ -323,4 +343,4 @@ class EntropyDetector:
             starts = [run.start() for run in _TOKEN_RUN.finditer(text)]
         for m in matches_at(_TOKEN, text, starts):
             if looks_random(m.group(), min_entropy=self.min_entropy):
-                yield Span(m.start(), m.end(), "secret", m.group())
+                yield make_span((m.start(), m.end(), "secret", m.group(), None))
