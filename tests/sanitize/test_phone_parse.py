@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 
 import phonenumbers
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from patchbay.sanitize import phone_parse
-from patchbay.sanitize.detectors import _FALLBACK_REGIONS
+from patchbay.sanitize.detectors import _FALLBACK_REGIONS, PhoneDetector
 
 _TYPES = [getattr(PhoneNumberType, name) for name in dir(PhoneNumberType) if name.isupper()]
 # The detector's regions, a region without metadata, None and the non-geographic entity.
@@ -128,3 +129,17 @@ def test_every_calling_code(code: int, national: str, region: str | None) -> Non
     """National prefixes (0, 8, ...), Italian leading zeros and carrier codes under every code."""
     _same(f"+{code}{national}", region)
     _same(f"+{code} {national}", region)
+
+
+def test_without_phonenumbers_private_steps_the_detector_falls_back_to_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A phonenumbers release that renames the private helpers turns the shortcut off: same
+    findings through parse, no import error. (The installed release has them.)"""
+    assert phone_parse.AVAILABLE, "the installed phonenumbers lacks the helpers parse_plus uses"
+    text = "Call +44 20 7946 0958 or +1 415-555-0132, ref +12."
+    before = list(PhoneDetector("US").detect(text))
+    monkeypatch.setattr(phone_parse, "AVAILABLE", False)
+    assert phone_parse.parse_plus("+44 20 7946 0958", "US") is None
+    assert list(PhoneDetector("US").detect(text)) == before
+    assert len(before) == 2
