@@ -8,12 +8,12 @@ import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumber, PhoneNumberFormat
 
 from patchbay.sanitize import phone_parse
 from patchbay.sanitize.detectors import _FALLBACK_REGIONS, PhoneDetector
+from phone_examples import example_numbers
 
-_TYPES = [getattr(PhoneNumberType, name) for name in dir(PhoneNumberType) if name.isupper()]
 # The detector's regions, a region without metadata, None and the non-geographic entity.
 _REGIONS = ("US", *_FALLBACK_REGIONS, "ZZ", None, "001", "us")
 _SEPARATORS = " ().-/"
@@ -35,26 +35,12 @@ def _same(window: str, region: str | None) -> bool:
     return True
 
 
-def _examples() -> list[PhoneNumber]:
-    found = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        for number_type in _TYPES:
-            example = phonenumbers.example_number_for_type(region, number_type)
-            if example is not None:
-                found.append(example)
-    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
-        example = phonenumbers.example_number_for_non_geo_entity(code)
-        if example is not None:
-            found.append(example)
-    return found
-
-
 def test_example_numbers_as_written() -> None:
     """Every region's example numbers, as E.164 and international format, with other separators,
     with digits changed, cut or added: parse_plus answers for nearly all and agrees with parse."""
     rng = random.Random(3)
     answered = tried = 0
-    for example in _examples():
+    for example in example_numbers():
         written = [
             phonenumbers.format_number(example, PhoneNumberFormat.E164),
             phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL),

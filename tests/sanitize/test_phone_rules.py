@@ -8,12 +8,12 @@ import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneNumber, PhoneNumberType
+from phonenumbers import PhoneNumber
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from patchbay.sanitize import phone_rules
+from phone_examples import example_numbers
 
-_TYPES = [getattr(PhoneNumberType, name) for name in dir(PhoneNumberType) if name.isupper()]
 _CODES = sorted(COUNTRY_CODE_TO_REGION_CODE)
 
 
@@ -21,25 +21,10 @@ def _same(number: PhoneNumber) -> None:
     assert phone_rules.is_valid_number(number) == phonenumbers.is_valid_number(number), number
 
 
-def _examples() -> list[PhoneNumber]:
-    """Every region's example number of every type, and the non-geographic ones."""
-    found = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        for number_type in _TYPES:
-            example = phonenumbers.example_number_for_type(region, number_type)
-            if example is not None:
-                found.append(example)
-    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
-        example = phonenumbers.example_number_for_non_geo_entity(code)
-        if example is not None:
-            found.append(example)
-    return found
-
-
 def test_examples_and_their_neighbours() -> None:
     """Valid numbers of every kind, and the same numbers with digits changed, cut or added."""
     rng = random.Random(5)
-    for example in _examples():
+    for example in example_numbers():
         _same(example)
         nsn = str(example.national_number)
         for _ in range(20):
