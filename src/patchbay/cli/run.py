@@ -54,6 +54,7 @@ def run_store_for(project: Any, *, pre_ping: bool = True) -> RunStore:
         resolve(project).runs_url,
         synchronous=project.config.storage.sqlite_synchronous,
         pre_ping=pre_ping,
+        pool_size=project.config.storage.pool_size,
     )
 
 

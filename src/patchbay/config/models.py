@@ -53,6 +53,15 @@ class StorageConfig(Strict):
         description="Run-record database (SQLAlchemy URL). Default: SQLite file '{data_dir}/runs.sqlite', "
         "kept apart from the durable-run database on purpose.",
     )
+    pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="Connections each process keeps open to the run-record database, never more: a busy "
+        "moment waits for a free one instead of opening and closing extra ones (each new PostgreSQL "
+        "connection is a server process started). DBOS keeps its own 20 to the durable-run database; "
+        "with PostgreSQL, mind max_connections: about pool_size + 25 per process.",
+    )
 
 
 class ServerConfig(Strict):

@@ -101,7 +101,8 @@ class _Protection:
         if self._engine is None:
             from patchbay.runs.databases import resolve
 
-            self._engine = RunStore(resolve(self._project).runs_url).engine
+            storage = self._project.config.storage
+            self._engine = RunStore(resolve(self._project).runs_url, pool_size=storage.pool_size).engine
         return SharedLimiter(self._engine, f"{kind}:{name}", spec.limits, kind=kind, name=name)
 
 
