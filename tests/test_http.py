@@ -65,3 +65,36 @@ async def test_setting_cookies_on_a_client_is_refused_with_a_hint(cookie_server:
             client.cookies.set("session", "s1")
     finally:
         await factory.aclose()
+
+
+def test_clients_on_another_loop_close_when_that_loop_shuts_down() -> None:
+    """DBOS's loop (another thread) is closed at shutdown, after the in-flight runs: its clients must
+    be closed by then, or aiohttp reports each as an unclosed session on every graceful stop."""
+    import asyncio
+    import gc
+
+    factory = HttpClientFactory()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def make() -> list[object]:
+        return [factory.client("model", base_url="http://127.0.0.1:9"), factory.client("jira")]
+
+    clients = asyncio.run_coroutine_threadsafe(make(), loop).result(5)
+    factory.close_when_loops_stop()
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)  # the closer is waiting now
+    gc.collect()  # and must survive a collection (asyncio holds tasks weakly)
+    assert not any(c.is_closed for c in clients)  # type: ignore[attr-defined]  # runs still use them
+
+    async def shutdown() -> None:  # what DBOS's BackgroundEventLoop does when it stops
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+    assert all(c.is_closed for c in clients)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from typing import Any
 
@@ -68,6 +69,13 @@ class CookielessClient(httpx.AsyncClient):
         self._no_cookies = _NoCookieJar()
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class HttpClientFactory:
     """Creates (and caches, per event loop) the ``httpx.AsyncClient`` objects components use."""
 
@@ -79,6 +87,7 @@ class HttpClientFactory:
         self._egress = egress
         self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+        self._closers: list[concurrent.futures.Future[None]] = []  # see close_when_loops_stop
 
     def client(
         self,
@@ -122,6 +131,30 @@ class HttpClientFactory:
             client = self._clients.pop(key)
             if self._transport is None:
                 await client.aclose()
+
+    def close_when_loops_stop(self) -> None:
+        """From synchronous code, before another thread's loop is shut down (DBOS's, at shutdown):
+        have each such loop close its clients when its shutdown cancels the tasks left on it.
+
+        DBOS closes its loop once the in-flight runs are done; a closed loop cannot close its
+        clients any more, and aiohttp then printed an "Unclosed client session" error for each
+        one on every graceful stop of a worker.
+        """
+        for loop_id, loop in list(self._loops.items()):
+            if loop.is_running() and not loop.is_closed() and loop is not _running_loop():
+                # Held here: a task is otherwise only weakly referenced, and the garbage collector
+                # would end the waiting coroutine long before the loop shuts down.
+                self._closers.append(asyncio.run_coroutine_threadsafe(self._close_on_cancel(loop_id), loop))
+
+    async def _close_on_cancel(self, loop_id: int) -> None:
+        try:
+            await asyncio.Event().wait()  # until the loop's shutdown cancels every task left
+        finally:
+            for key in [k for k in self._clients if k[0] == loop_id]:
+                client = self._clients.pop(key)
+                if self._transport is None:
+                    with contextlib.suppress(Exception):  # the process is stopping anyway
+                        await client.aclose()
 
     def close_other_loops(self, *, timeout_s: float = 5.0) -> None:
         """From synchronous code: close clients living on other, still running loops (DBOS's worker loop)."""

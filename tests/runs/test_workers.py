@@ -86,6 +86,7 @@ def test_two_workers_share_work_and_a_killed_workers_runs_finish_on_the_other(
     written = sorted(r.path.split("?")[0].rsplit("/", 1)[-1] for r in fake_jira.accepted)
     assert written == sorted(f"SUP-{100 + n}" for n in range(6))  # each exactly once
     assert "runs.executor_dead" in (tmp_path / "b.log").read_text()
+    assert "Unclosed client session" not in (tmp_path / "b.log").read_text()  # SIGTERM closed them
 
 
 def test_sigterm_lets_the_in_flight_run_finish(
@@ -106,6 +107,7 @@ def test_sigterm_lets_the_in_flight_run_finish(
     store.close()
     assert row is not None and row["status"] == "succeeded"
     assert len(fake_jira.accepted) == 1
+    assert "Unclosed" not in (tmp_path / "serve.log").read_text()  # its HTTP clients were closed
 
 
 def test_sigterm_past_the_deadline_leaves_the_run_to_be_resumed(

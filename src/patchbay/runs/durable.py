@@ -242,7 +242,9 @@ class DurableEngine:
         if registry is not None:
             registry.stop()  # no more heartbeats; the row still says "alive" while runs drain
         if self._launched:
-            # Let in-flight runs finish first: closing their HTTP clients would fail their calls.
+            # Let in-flight runs finish first: closing their HTTP clients would fail their calls. The
+            # clients on DBOS's loop close when that loop shuts down, after the runs.
+            self.runtime.http.close_when_loops_stop()
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
             self.runtime.http.close_other_loops()
             self._launched = False
