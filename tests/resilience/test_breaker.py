@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from patchbay.errors import ModelCircuitOpen, ModelRejected, ModelUnavailable, TargetCircuitOpen
 from patchbay.observability import metrics
@@ -128,3 +130,43 @@ async def test_successful_calls_pass_through() -> None:
     wrapped = ProtectedProvider(FunctionProvider(lambda r: "fine, thanks", name="p"), breaker(Clock()), None)
     response = await wrapped.complete(ModelRequest(prompt="hi"))
     assert isinstance(response, ModelResponse) and response.text == "fine, thanks"
+
+
+@given(
+    calls=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=20, allow_nan=False), st.booleans()), max_size=120
+    )
+)
+@example(  # a failure that left the window long ago must not count any more
+    calls=[(0, False), (1, True), (1, True), (40, True), (1, True), (1, False), (1, True), (1, True)]
+)
+@settings(max_examples=200, deadline=None)
+def test_the_running_failure_count_decides_as_a_recount_of_the_window_would(
+    calls: list[tuple[float, bool]],
+) -> None:
+    """The breaker keeps its window's failure count as calls come and go; a plain recount of the
+    window after every call (what it did before) must reach the same state at every step."""
+    clock = Clock()
+    config = {"failures": 4, "error_rate": 0.4, "min_calls": 5, "window_s": 30.0, "cooldown_s": 25.0}
+    b = breaker(clock, **config)
+    window: list[tuple[float, bool]] = []
+    state, opened_at, consecutive = "closed", 0.0, 0
+    for step, ok in calls:
+        clock.now += step
+        now = clock.now
+        if state == "open" and now - opened_at >= config["cooldown_s"]:
+            state = "half_open"
+        window = [c for c in window if now - c[0] <= config["window_s"]] + [(now, ok)]
+        if state == "half_open":
+            state, opened_at = ("closed", opened_at) if ok else ("open", now)
+            window = [] if ok else window
+            consecutive = 0 if ok else consecutive
+        else:
+            consecutive = 0 if ok else consecutive + 1
+            failed = sum(1 for _, good in window if not good)
+            tripped = len(window) >= config["min_calls"] and failed / len(window) >= config["error_rate"]
+            if state == "closed" and (consecutive >= config["failures"] or tripped):
+                state, opened_at = "open", now
+        b.state  # noqa: B018 - moves open -> half_open after the cool-down, as a caller's allow() would
+        b.record(ok)
+        assert b.state == state

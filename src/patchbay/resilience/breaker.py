@@ -59,6 +59,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._trial_running = False
         self._calls: deque[tuple[float, bool]] = deque()
+        self._failed = 0  # failures among self._calls, kept as calls enter and leave the window
         metrics.BREAKER_STATE.labels(kind=kind, name=name).set(0)
 
     @property
@@ -113,23 +114,26 @@ class CircuitBreaker:
         with self._lock:
             now = self._clock()
             self._calls.append((now, ok))
+            self._failed += not ok
+            # A running count, not a sum over the window per call: at 75 runs/s the window held
+            # ~4,500 calls, and summing them took ~7% of a worker's CPU.
             while self._calls and now - self._calls[0][0] > self.config.window_s:
-                self._calls.popleft()
+                self._failed -= not self._calls.popleft()[1]
             if self._state == "half_open":
                 self._trial_running = False
                 if ok:
                     self._consecutive = 0
                     self._calls.clear()
+                    self._failed = 0
                     self._set("closed")
                 else:
                     self._opened_at = now
                     self._set("open")
                 return
             self._consecutive = 0 if ok else self._consecutive + 1
-            failed = sum(1 for _, good in self._calls if not good)
             rate_tripped = (
                 len(self._calls) >= self.config.min_calls
-                and failed / len(self._calls) >= self.config.error_rate
+                and self._failed / len(self._calls) >= self.config.error_rate
             )
             if self._state == "closed" and (self._consecutive >= self.config.failures or rate_tripped):
                 self._opened_at = now
