@@ -13,6 +13,7 @@ from patchbay.cli.run import run_store_for
 from patchbay.config.loader import load_project
 from patchbay.errors import ConfigError
 from patchbay.pipeline.state import RunState
+from patchbay.runs.executors import ExecutorRegistry
 from patchbay.runs.store import RunStore
 
 PROJECT = """\
@@ -74,3 +75,29 @@ def test_a_pool_size_of_zero_is_refused_with_the_field_named(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as exc:
         load_project(tmp_path, env={})
     assert "storage.pool_size" in str(exc.value) + " ".join(str(i) for i in exc.value.issues)
+
+
+def test_heartbeats_do_not_queue_behind_run_record_writes(tmp_path: Path) -> None:
+    """Every run-record connection busy (a burst of writes) must not delay this worker's heartbeat:
+    a stale heartbeat gets a live worker declared dead and its runs taken over by a peer."""
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite'}", pool_size=1)
+    registry = ExecutorRegistry(
+        store.side_engine(), executor_id="w-1", app_version="1", role="worker", recover=lambda _: 0
+    )
+    held = store.engine.connect()  # the run records' only connection, taken
+    try:
+        beat = threading.Thread(target=registry.beat)
+        beat.start()
+        beat.join(5)  # a shared pool would wait pool_timeout (30 s) here
+        assert not beat.is_alive()
+    finally:
+        held.close()
+        store.close()
+
+
+def test_an_in_memory_sqlite_url_still_works(tmp_path: Path) -> None:
+    store = RunStore("sqlite://", pool_size=4)  # one connection per thread: no pool size applies
+    state = RunState(run_id="run_m", integration="summary", delivery_id="d-m", event={})
+    store.mark_running(state)
+    assert store.get("run_m") is not None
+    store.close()

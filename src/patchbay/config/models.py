@@ -60,7 +60,8 @@ class StorageConfig(Strict):
         description="Connections each process keeps open to the run-record database, never more: a busy "
         "moment waits for a free one instead of opening and closing extra ones (each new PostgreSQL "
         "connection is a server process started). DBOS keeps its own 20 to the durable-run database; "
-        "with PostgreSQL, mind max_connections: about pool_size + 25 per process.",
+        "with PostgreSQL, mind max_connections: about pool_size + 25 per process (twice pool_size "
+        "when a provider or target has shared limits:, which keep a pool of their own).",
     )
 
 

@@ -195,7 +195,9 @@ class DurableEngine:
             return
         runtime_cfg = self.runtime.project.config.runtime
         self._registry = ExecutorRegistry(
-            self.store.engine,
+            # Its own connection: a heartbeat queued behind a burst of run-record writes could go
+            # stale and get this live worker declared dead (and its runs taken over) by a peer.
+            self.store.side_engine(),
             executor_id=self.executor_id,
             app_version=self.app_version,
             role=self.role,

@@ -123,6 +123,42 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _in_memory_sqlite(url: str) -> bool:
+    database = sa.engine.make_url(url).database
+    return url.startswith("sqlite") and database in (None, "", ":memory:")
+
+
+def _engine(url: str, *, pool_size: int, synchronous: str, pre_ping: bool) -> Engine:
+    """An engine on the run-record database with a fixed pool of ``pool_size`` connections.
+
+    A fixed pool (no overflow): SQLAlchemy's default (5, plus 10 opened and closed again on demand)
+    churned connections whenever a worker's runs wrote at once - a new PostgreSQL connection is a
+    forked server process: ~1 ms of server CPU per run in bench-runs.
+    pool_pre_ping: a restarted PostgreSQL leaves dead connections; a ping per checkout finds them
+    (one round trip each). Without it (workers, whose run-record writes retry on connection errors)
+    the first query on a dead connection fails and SQLAlchemy drops the whole pool.
+    hide_parameters: an error must never print the event or the state (they hold ticket text) into
+    a log or a terminal.
+    """
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if not _in_memory_sqlite(url):  # an in-memory database has one connection per thread, no pool size
+        kwargs.update(pool_size=pool_size, max_overflow=0)
+    if not url.startswith("sqlite"):
+        kwargs["pool_pre_ping"] = pre_ping  # a SQLite file connection cannot go stale
+    else:
+        enable_wal(url)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+
+        @sa_event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA busy_timeout=30000")
+            dbapi_conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+
+    return engine
+
+
 class RunStore:
     """Reads and writes run records. Thread safe (one SQLAlchemy engine, short transactions)."""
 
@@ -136,33 +172,23 @@ class RunStore:
     ) -> None:
         url = sqlalchemy_url(url)
         self.url = url
-        # pool_pre_ping: a restarted PostgreSQL leaves dead connections; a ping per checkout finds them
-        # (one round trip each). Without it (workers, whose run-record writes retry on connection
-        # errors) the first query on a dead connection fails and SQLAlchemy drops the whole pool.
-        # hide_parameters: an error must never print the event or the state (they hold ticket text)
-        # into a log or a terminal.
-        # A fixed pool (no overflow): SQLAlchemy's default (5, plus 10 opened and closed again on
-        # demand) churned connections whenever a worker's runs wrote at once - a new PostgreSQL
-        # connection is a forked server process: ~1 ms of server CPU per run in bench-runs.
-        kwargs: dict[str, Any] = {"hide_parameters": True, "pool_size": pool_size, "max_overflow": 0}
-        if not url.startswith("sqlite"):
-            kwargs["pool_pre_ping"] = pre_ping  # a SQLite file connection cannot go stale
-        else:
-            enable_wal(url)
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        self.engine: Engine = sa.create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-
-            @sa_event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.execute("PRAGMA busy_timeout=30000")
-                dbapi_conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-
+        self._synchronous, self._pre_ping = synchronous, pre_ping
+        self.engine: Engine = _engine(url, pool_size=pool_size, synchronous=synchronous, pre_ping=pre_ping)
+        self._side_engines: list[Engine] = []
         try:
             metadata.create_all(self.engine)
         except sa.exc.DBAPIError:  # another process created the tables at the same moment
             metadata.create_all(self.engine)
         add_missing_columns(self.engine, runs_table)
+
+    def side_engine(self, pool_size: int = 1) -> Engine:
+        """Another engine on the same database with a small pool of its own (closed with the store):
+        for work that must not queue behind a burst of run-record writes, such as heartbeats."""
+        engine = _engine(
+            self.url, pool_size=pool_size, synchronous=self._synchronous, pre_ping=self._pre_ping
+        )
+        self._side_engines.append(engine)
+        return engine
 
     @contextmanager
     def _tx(self) -> Iterator[sa.Connection]:
@@ -389,5 +415,7 @@ class RunStore:
         return len(ids)
 
     def close(self) -> None:
-        """Release the engine's connections."""
+        """Release the engines' connections."""
         self.engine.dispose()
+        for engine in self._side_engines:
+            engine.dispose()
