@@ -150,22 +150,9 @@ class HttpClientFactory:
         try:
             await asyncio.Event().wait()  # until the loop's shutdown cancels every task left
         finally:
+            # A snapshot: clients of other loops may be added meanwhile, from their own threads.
             for key in [k for k in list(self._clients) if k[0] == loop_id]:
-                client = self._clients.pop(key, None)  # None: close_other_loops took it meanwhile
-                if client is not None and self._transport is None:
+                client = self._clients.pop(key)
+                if self._transport is None:
                     with contextlib.suppress(Exception):  # the process is stopping anyway
                         await client.aclose()
-
-    def close_other_loops(self, *, timeout_s: float = 5.0) -> None:
-        """From synchronous code: close clients living on other, still running loops (DBOS's worker loop)."""
-        for key in list(self._clients):
-            loop = self._loops.get(key[0])
-            # None: that loop's closer (close_when_loops_stop) took it meanwhile, on its own thread.
-            client = self._clients.pop(key, None)
-            if client is None or loop is None or self._transport is not None:
-                continue
-            if not loop.is_running() or loop.is_closed():
-                continue
-            # Best effort at shutdown: the process is ending anyway.
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=timeout_s)

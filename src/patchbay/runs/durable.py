@@ -248,7 +248,6 @@ class DurableEngine:
             # clients on DBOS's loop close when that loop shuts down, after the runs.
             self.runtime.http.close_when_loops_stop()
             DBOS.destroy(workflow_completion_timeout_sec=timeout_s)
-            self.runtime.http.close_other_loops()
             self._launched = False
         if registry is not None and self.role != "intake":
             # Only now, with nothing of ours still running: survivors may take over what is left at once.
